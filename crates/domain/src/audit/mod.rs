@@ -1,0 +1,259 @@
+//! The audit log's vocabulary and its keyed hash chain.
+//!
+//! An audit event says who did what to which record, with what outcome, from
+//! where and when. It never holds PHI: the actor and target are ids, the
+//! action and outcome are closed vocabularies, and the only free text (the
+//! user agent) comes from the client's own browser, is stripped of control
+//! characters and capped.
+
+mod chain;
+
+pub use chain::{AuditKey, ChainBreak, ChainHead, ChainSummary, ChainVerifier, GENESIS_HASH};
+
+use std::fmt;
+use std::net::IpAddr;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::ids::{AccountId, AuditEventId, RequestId};
+
+/// Longest user agent kept in an audit event, in characters.
+pub const USER_AGENT_MAX_CHARS: usize = 256;
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $code:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant,)+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stable code stored in the database.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code,)+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What happened. Codes are `area.verb` and never change once shipped.
+    AuditAction {
+        /// The server started serving (with the schema version it found).
+        ServerStarted => "system.start",
+        /// Database migrations were applied.
+        SchemaMigrated => "system.migrate",
+        /// Someone ran `audit verify`.
+        AuditVerified => "audit.verify",
+    }
+);
+
+vocabulary!(
+    /// How it ended.
+    AuditOutcome {
+        Success => "success",
+        Failure => "failure",
+        Denied => "denied",
+    }
+);
+
+vocabulary!(
+    /// What kind of thing the event is about.
+    TargetKind {
+        System => "system",
+        AuditLog => "audit_log",
+        Account => "account",
+    }
+);
+
+/// Who acted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The product itself (start-up, migrations, scheduled jobs, CLI).
+    System,
+    /// Someone not signed in.
+    Anonymous,
+    /// A signed-in therapist.
+    Account(AccountId),
+}
+
+impl Actor {
+    pub fn kind_code(&self) -> &'static str {
+        match self {
+            Actor::System => "system",
+            Actor::Anonymous => "anonymous",
+            Actor::Account(_) => "account",
+        }
+    }
+
+    pub fn id(&self) -> Option<AccountId> {
+        match self {
+            Actor::Account(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+/// The record an event is about: a kind and, usually, its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditTarget {
+    pub kind: TargetKind,
+    pub id: Option<Uuid>,
+}
+
+impl AuditTarget {
+    pub fn system() -> Self {
+        Self { kind: TargetKind::System, id: None }
+    }
+
+    pub fn new(kind: TargetKind, id: Uuid) -> Self {
+        Self { kind, id: Some(id) }
+    }
+}
+
+/// Where a request came from. Built once per request by the web layer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    pub ip: Option<IpAddr>,
+    user_agent: Option<String>,
+    pub request_id: Option<RequestId>,
+}
+
+impl RequestContext {
+    pub fn new(ip: Option<IpAddr>, user_agent: Option<&str>, request_id: Option<RequestId>) -> Self {
+        Self { ip, user_agent: user_agent.map(clean_user_agent).filter(|s| !s.is_empty()), request_id }
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+}
+
+/// Control characters become spaces (no forged log or report lines) and
+/// the length is capped.
+fn clean_user_agent(raw: &str) -> String {
+    raw.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(USER_AGENT_MAX_CHARS)
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+/// An event about to be appended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: AuditEventId,
+    pub occurred_at: OffsetDateTime,
+    pub actor: Actor,
+    pub action: AuditAction,
+    pub target: AuditTarget,
+    pub outcome: AuditOutcome,
+    pub context: RequestContext,
+}
+
+impl AuditEvent {
+    pub fn new(
+        occurred_at: OffsetDateTime,
+        actor: Actor,
+        action: AuditAction,
+        target: AuditTarget,
+        outcome: AuditOutcome,
+        context: RequestContext,
+    ) -> Self {
+        Self {
+            id: AuditEventId::new(),
+            occurred_at: crate::time::to_storage_precision(occurred_at),
+            actor,
+            action,
+            target,
+            outcome,
+            context,
+        }
+    }
+
+    /// The event as the columns that store it (and that the chain hashes).
+    pub fn to_fields(&self) -> AuditFields {
+        AuditFields {
+            id: self.id.as_uuid(),
+            occurred_at: self.occurred_at,
+            actor_kind: self.actor.kind_code().to_owned(),
+            actor_id: self.actor.id().map(|a| a.to_string()),
+            action: self.action.code().to_owned(),
+            target_kind: self.target.kind.code().to_owned(),
+            target_id: self.target.id.map(|t| t.to_string()),
+            outcome: self.outcome.code().to_owned(),
+            ip: self.context.ip.map(|ip| ip.to_string()),
+            user_agent: self.context.user_agent.clone(),
+            request_id: self.context.request_id.map(|r| r.to_string()),
+        }
+    }
+}
+
+/// An audit event as stored: plain columns, so a row edited in the database
+/// to hold an unknown action still reads back and is reported as tampered
+/// instead of failing to load.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditFields {
+    pub id: Uuid,
+    pub occurred_at: OffsetDateTime,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// One row of the audit log with its place in the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// 1, 2, 3, ... without gaps.
+    pub seq: i64,
+    pub fields: AuditFields,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vocabulary_codes_round_trip() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::from_code(a.code()), Some(*a));
+        }
+        for o in AuditOutcome::ALL {
+            assert_eq!(AuditOutcome::from_code(o.code()), Some(*o));
+        }
+        for k in TargetKind::ALL {
+            assert_eq!(TargetKind::from_code(k.code()), Some(*k));
+        }
+        assert_eq!(AuditAction::from_code("nope"), None);
+    }
+
+    #[test]
+    fn checklist_31_user_agent_cannot_forge_lines() {
+        let ctx = RequestContext::new(None, Some("Mozilla\r\nfake: line\u{0}"), None);
+        assert_eq!(ctx.user_agent(), Some("Mozilla  fake: line"));
+        let long = "a".repeat(1000);
+        let ctx = RequestContext::new(None, Some(&long), None);
+        assert_eq!(ctx.user_agent().map(str::len), Some(USER_AGENT_MAX_CHARS));
+    }
+}

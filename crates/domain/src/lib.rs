@@ -1,0 +1,13 @@
+//! Pure types and rules of CBT Assistant Pro.
+//!
+//! Nothing here performs I/O: no database, no network, no clock reads. Types
+//! that hold a rule (an id, an audit event, a piece of PHI) are constructed
+//! through it, so holding one means the rule was applied.
+
+pub mod audit;
+pub mod ids;
+pub mod phi;
+pub mod time;
+
+pub use ids::{AccountId, AuditEventId, RequestId};
+pub use phi::Phi;

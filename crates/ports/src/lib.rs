@@ -1,0 +1,10 @@
+//! Ports: the traits `cbt-app` needs from the outside world.
+//!
+//! Adapters implement them (`cbt-store-sqlite`, `cbt-store-postgres`, ...);
+//! the server picks one at start-up. Nothing here knows SQL, HTTP or a cloud.
+
+mod clock;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use store::{Backend, MigrationReport, Store, StoreError, StoreTx};

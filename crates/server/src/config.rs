@@ -1,0 +1,279 @@
+//! Settings: embedded defaults → optional TOML file → environment.
+//!
+//! Every setting is a field of [`Settings`], named in the TOML file as the
+//! field and in the environment as `CBT_` + the field in capitals (the
+//! database URL also as `DATABASE_URL`). [`SETTINGS`] documents each one; a
+//! test keeps the README's table in step with it.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A laptop or a single machine: secrets are generated, plain HTTP on
+    /// loopback is fine.
+    Local,
+    /// Refuses to start on any missing or weak setting; generates nothing.
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// JSON in production, readable text locally.
+    Auto,
+    Json,
+    Text,
+}
+
+/// One line of documentation per setting: (environment variable, default,
+/// meaning). Printed by `config check`, mirrored in the README.
+pub const SETTINGS: &[(&str, &str, &str)] = &[
+    ("CBT_ENV", "local", "`local` or `production`. Production generates no secrets and refuses weak settings."),
+    ("CBT_CONFIG", "(none)", "Path of an optional TOML file with any of these settings (keys in lower case, without `CBT_`)."),
+    ("CBT_BIND", "127.0.0.1:8080", "Address and port to listen on."),
+    ("CBT_PUBLIC_URL", "http://127.0.0.1:8080", "The URL users reach; must be `https://` in production."),
+    ("CBT_DATA_DIR", "./data", "Folder for the SQLite database, generated secrets and files (created 0700)."),
+    ("DATABASE_URL / CBT_DATABASE_URL", "sqlite://<data_dir>/cbt.db", "`sqlite://…` or `postgres://…` (add `sslmode=verify-full&sslrootcert=<ca.pem>` for TLS)."),
+    ("CBT_ALLOW_SQLITE_IN_PRODUCTION", "false", "Run production on SQLite deliberately (a single node, no scale-out)."),
+    ("CBT_DATABASE_MAX_CONNECTIONS", "16", "PostgreSQL connection pool size per instance."),
+    ("CBT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs of TLS-terminating proxies in front of the app."),
+    ("CBT_BODY_LIMIT_BYTES", "1048576", "Largest request body accepted (larger gets 413)."),
+    ("CBT_REQUEST_TIMEOUT_SECONDS", "30", "Longest a request may run before it is answered with 503."),
+    ("CBT_LOG_FORMAT", "auto", "`auto` (JSON in production, text locally), `json` or `text`."),
+    ("CBT_LOG_LEVEL", "info", "Log filter, e.g. `info` or `cbt_web=debug,info`."),
+    ("CBT_SESSION_SECRET[_FILE]", "generated locally", "Key for session tokens (at least 32 bytes)."),
+    ("CBT_CSRF_SECRET[_FILE]", "generated locally", "Key for CSRF tokens (at least 32 bytes)."),
+    ("CBT_JWT_SECRET[_FILE]", "generated locally", "HS256 key for signed links (at least 32 bytes)."),
+    ("CBT_AUDIT_KEY[_FILE]", "generated locally", "Key of the audit log's hash chain (at least 32 bytes). Keep it: without it the log cannot be verified."),
+    ("CBT_KEK[_FILE]", "generated locally", "Local key-encryption key for data keys (at least 32 bytes)."),
+];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub allow_sqlite_in_production: bool,
+    pub database_max_connections: u32,
+    pub trusted_proxies: String,
+    pub body_limit_bytes: usize,
+    pub request_timeout_seconds: u64,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub session_secret: Option<String>,
+    pub session_secret_file: Option<PathBuf>,
+    pub csrf_secret: Option<String>,
+    pub csrf_secret_file: Option<PathBuf>,
+    pub jwt_secret: Option<String>,
+    pub jwt_secret_file: Option<PathBuf>,
+    pub audit_key: Option<String>,
+    pub audit_key_file: Option<PathBuf>,
+    pub kek: Option<String>,
+    pub kek_file: Option<PathBuf>,
+    /// Set by `CBT_CONFIG`; read before the rest.
+    pub config: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            env: Environment::Local,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            allow_sqlite_in_production: false,
+            database_max_connections: 16,
+            trusted_proxies: String::new(),
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_seconds: 30,
+            log_format: LogFormat::Auto,
+            log_level: "info".into(),
+            session_secret: None,
+            session_secret_file: None,
+            csrf_secret: None,
+            csrf_secret_file: None,
+            jwt_secret: None,
+            jwt_secret_file: None,
+            audit_key: None,
+            audit_key_file: None,
+            kek: None,
+            kek_file: None,
+            config: None,
+        }
+    }
+}
+
+/// A setting that stops start-up. Displayed as one line naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem(pub String);
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Settings {
+    /// Reads defaults, then the TOML file (from `config_file` or
+    /// `CBT_CONFIG`), then the environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigProblem> {
+        let env_file = std::env::var_os("CBT_CONFIG").map(PathBuf::from);
+        let file = config_file.map(Path::to_path_buf).or(env_file);
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &file {
+            if !file.exists() {
+                return Err(ConfigProblem(format!("CBT_CONFIG: the file {} does not exist", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .merge(Env::prefixed("CBT_").ignore(&["CONFIG"]));
+        figment.extract::<Settings>().map_err(|e| ConfigProblem(describe_figment_error(&e))).map(|mut s| {
+            s.config = file;
+            s
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == Environment::Production
+    }
+
+    /// `sqlite://<data_dir>/cbt.db` unless a URL is set.
+    pub fn effective_database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cbt.db").display()))
+    }
+
+    pub fn https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    pub fn trusted_proxy_list(&self) -> Result<Vec<IpAddr>, ConfigProblem> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpAddr>().map_err(|_| {
+                    ConfigProblem(format!("CBT_TRUSTED_PROXIES: `{s}` is not an IP address"))
+                })
+            })
+            .collect()
+    }
+
+    /// Problems with the non-secret settings (secrets are checked by
+    /// `secrets::resolve`).
+    pub fn problems(&self) -> Vec<ConfigProblem> {
+        let mut out = Vec::new();
+        let proxies = match self.trusted_proxy_list() {
+            Ok(p) => p,
+            Err(e) => {
+                out.push(e);
+                Vec::new()
+            }
+        };
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            out.push(ConfigProblem("CBT_PUBLIC_URL must start with http:// or https://".into()));
+        }
+        if self.body_limit_bytes < 1024 {
+            out.push(ConfigProblem("CBT_BODY_LIMIT_BYTES must be at least 1024".into()));
+        }
+        if self.request_timeout_seconds == 0 {
+            out.push(ConfigProblem("CBT_REQUEST_TIMEOUT_SECONDS must be at least 1".into()));
+        }
+        let url = self.effective_database_url();
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !postgres && !url.starts_with("sqlite:") {
+            out.push(ConfigProblem("DATABASE_URL must start with sqlite:// or postgres://".into()));
+        }
+        if !self.is_production() {
+            return out;
+        }
+        match &self.database_url {
+            None => out.push(ConfigProblem(
+                "DATABASE_URL is not set (production needs a PostgreSQL URL; nothing is assumed)".into(),
+            )),
+            Some(_) if !postgres && !self.allow_sqlite_in_production => out.push(ConfigProblem(
+                "DATABASE_URL is not a PostgreSQL URL (set CBT_ALLOW_SQLITE_IN_PRODUCTION=true to run one node on SQLite deliberately)".into(),
+            )),
+            _ => {}
+        }
+        if !self.https() {
+            out.push(ConfigProblem("CBT_PUBLIC_URL must be an https:// URL in production".into()));
+        }
+        if !self.bind.ip().is_loopback() && proxies.is_empty() {
+            out.push(ConfigProblem(format!(
+                "CBT_BIND {} is a public plain-HTTP address; bind to loopback behind a TLS proxy, or list that proxy in CBT_TRUSTED_PROXIES",
+                self.bind
+            )));
+        }
+        out
+    }
+}
+
+/// Figment names the key and the expected type; keep that, on one line.
+fn describe_figment_error(e: &figment::Error) -> String {
+    let key = e.path.join(".");
+    let line = e.to_string().replace('\n', " ");
+    if key.is_empty() { format!("configuration error: {line}") } else { format!("CBT_{}: {line}", key.to_uppercase()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production() -> Settings {
+        Settings {
+            env: Environment::Production,
+            public_url: "https://cbt.example.org".into(),
+            database_url: Some("postgres://db.internal/cbt?sslmode=verify-full".into()),
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn production_with_postgres_https_and_loopback_bind_is_fine() {
+        assert_eq!(production().problems(), vec![]);
+    }
+
+    #[test]
+    fn production_refuses_sqlite_without_override() {
+        let s = Settings { database_url: Some("sqlite:///var/lib/cbt/cbt.db".into()), ..production() };
+        let problems = s.problems();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].0.starts_with("DATABASE_URL"));
+        let s = Settings { allow_sqlite_in_production: true, ..s };
+        assert_eq!(s.problems(), vec![]);
+    }
+
+    #[test]
+    fn production_refuses_missing_database_url() {
+        let s = Settings { database_url: None, ..production() };
+        assert!(s.problems().iter().any(|p| p.0.starts_with("DATABASE_URL is not set")));
+    }
+
+    #[test]
+    fn production_refuses_public_plain_http_bind() {
+        let s = Settings { bind: "0.0.0.0:8080".parse().unwrap_or(production().bind), ..production() };
+        assert!(s.problems().iter().any(|p| p.0.starts_with("CBT_BIND")));
+        let s = Settings { trusted_proxies: "10.0.0.5".into(), ..s };
+        assert_eq!(s.problems(), vec![]);
+        let s = Settings { public_url: "http://cbt.example.org".into(), ..production() };
+        assert!(s.problems().iter().any(|p| p.0.starts_with("CBT_PUBLIC_URL")));
+    }
+
+    #[test]
+    fn local_defaults_are_fine() {
+        assert_eq!(Settings::default().problems(), vec![]);
+    }
+}

@@ -1,0 +1,118 @@
+//! The `cbt-assistant` program: configuration, secrets, logging, and the
+//! wiring of adapters into the application.
+//!
+//! [`Application::build`] is what `serve` runs and what tests start on a
+//! free port: the real router, the real store, with an injected clock.
+
+pub mod config;
+pub mod logging;
+pub mod secrets;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use cbt_app::App;
+use cbt_domain::audit::{AuditAction, AuditKey, AuditOutcome};
+use cbt_ports::{Clock, Store};
+use cbt_store_postgres::{PoolSettings, PostgresStore};
+use cbt_store_sqlite::SqliteStore;
+use cbt_web::WebSettings;
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::secrets::Secrets;
+
+/// Opens the configured database (SQLite by default).
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let url = settings.effective_database_url();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = PoolSettings { max_connections: settings.database_max_connections, ..PoolSettings::default() };
+        let store = PostgresStore::connect(&url, &pool).await.context("DATABASE_URL: cannot connect to PostgreSQL")?;
+        Ok(Arc::new(store))
+    } else {
+        secrets::private_dir(&settings.data_dir).context("CBT_DATA_DIR: cannot create the data folder")?;
+        let store = SqliteStore::connect(&url).await.context("DATABASE_URL: cannot open the SQLite database")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// The use-case layer over a store, keyed with the configured secrets.
+pub fn application(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: &Secrets) -> App {
+    App::new(store, clock, AuditKey::new(secrets.audit.expose()))
+}
+
+pub fn web_settings(settings: &Settings) -> WebSettings {
+    WebSettings {
+        production: settings.is_production(),
+        https: settings.https(),
+        body_limit: settings.body_limit_bytes,
+        request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+    }
+}
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    app: App,
+}
+
+impl Application {
+    /// Connects, migrates, records the start in the audit log and binds.
+    pub async fn build(settings: &Settings, secrets: &Secrets, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = connect_store(settings).await?;
+        let report = store.migrate().await.context("database migration failed")?;
+        let app = application(store, clock, secrets);
+        if !report.applied.is_empty() {
+            tracing::info!(applied = ?report.applied, schema = report.current, "migrations applied");
+            app.record_system_event(AuditAction::SchemaMigrated, AuditOutcome::Success).await?;
+        }
+        app.record_system_event(AuditAction::ServerStarted, AuditOutcome::Success).await?;
+        let listener =
+            TcpListener::bind(settings.bind).await.with_context(|| format!("CBT_BIND: cannot listen on {}", settings.bind))?;
+        let router = cbt_web::router(app.clone(), web_settings(settings));
+        Ok(Self { listener, router, app })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` resolves, lets requests in flight finish,
+    /// then closes the database.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        self.app.store().close().await;
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}

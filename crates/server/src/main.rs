@@ -1,0 +1,197 @@
+//! `cbt-assistant`: serve the app (default), migrate, check the
+//! configuration, verify the audit log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use cbt_app::AuditVerification;
+use cbt_ports::SystemClock;
+use cbt_server::config::{LogFormat, SETTINGS, Settings};
+use cbt_server::secrets::{self, Generate};
+use cbt_server::{Application, application, connect_store, logging, shutdown_signal};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cbt-assistant", version, about = "CBT Assistant Pro: a self-hosted workspace for CBT therapists")]
+struct Cli {
+    /// TOML file with settings (also `CBT_CONFIG`).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (secrets redacted) and validate it.
+    Check,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the audit log's hash chain; name the first broken entry.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(problem) => return fail(&[problem.to_string()]),
+    };
+    if let Some(Command::Config { command: ConfigCommand::Check }) = cli.command {
+        return config_check(&settings);
+    }
+    let mut problems: Vec<String> = settings.problems().iter().map(ToString::to_string).collect();
+    let secrets = match secrets::resolve(&settings, Generate::Yes) {
+        Ok(s) => Some(s),
+        Err(p) => {
+            problems.extend(p.iter().map(ToString::to_string));
+            None
+        }
+    };
+    let Some(secrets) = secrets.filter(|_| problems.is_empty()) else { return fail(&problems) };
+    let json = match settings.log_format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => settings.is_production(),
+    };
+    if let Err(e) = logging::init(json, &settings.log_level) {
+        return fail(&[e]);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&[format!("cannot start the async runtime: {e}")]),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            None | Some(Command::Serve) => serve(&settings, &secrets).await,
+            Some(Command::Migrate) => migrate(&settings, &secrets).await,
+            Some(Command::Audit { command: AuditCommand::Verify }) => audit_verify(&settings, &secrets).await,
+            Some(Command::Config { .. }) => Ok(ExitCode::SUCCESS),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(cause = format!("{e:#}"), "stopped");
+            fail(&[format!("{e:#}")])
+        }
+    }
+}
+
+/// One line per problem on stderr, exit code 2.
+fn fail(problems: &[String]) -> ExitCode {
+    for p in problems {
+        eprintln!("cbt-assistant: {p}");
+    }
+    ExitCode::from(2)
+}
+
+async fn serve(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
+    let server = Application::build(settings, secrets, Arc::new(SystemClock)).await?;
+    let address = server.local_addr()?;
+    tracing::info!(listen = %address, public_url = settings.public_url, env = ?settings.env, "listening");
+    if !settings.is_production() {
+        println!("CBT Assistant Pro is running at http://{address}/  (Ctrl-C to stop)");
+    }
+    server.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
+    let store = connect_store(settings).await?;
+    let report = store.migrate().await?;
+    let app = application(store.clone(), Arc::new(SystemClock), secrets);
+    if !report.applied.is_empty() {
+        app.record_system_event(
+            cbt_domain::audit::AuditAction::SchemaMigrated,
+            cbt_domain::audit::AuditOutcome::Success,
+        )
+        .await?;
+    }
+    println!("schema at version {} ({} migration(s) applied now)", report.current, report.applied.len());
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit_verify(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
+    let store = connect_store(settings).await?;
+    let app = application(store.clone(), Arc::new(SystemClock), secrets);
+    app.readiness().await?;
+    let outcome = app.verify_audit_log().await?;
+    store.close().await;
+    Ok(match outcome {
+        AuditVerification::Intact(summary) => {
+            println!("audit log intact: {} entries, head {}", summary.entries, summary.head_hash_hex);
+            ExitCode::SUCCESS
+        }
+        AuditVerification::Broken(broken) => {
+            println!("audit log BROKEN: {broken}");
+            ExitCode::from(1)
+        }
+    })
+}
+
+fn config_check(settings: &Settings) -> ExitCode {
+    let mut problems: Vec<String> = settings.problems().iter().map(ToString::to_string).collect();
+    println!("env                         = {:?}", settings.env);
+    println!("config file                 = {}", settings.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()));
+    println!("bind                        = {}", settings.bind);
+    println!("public_url                  = {}", settings.public_url);
+    println!("data_dir                    = {}", settings.data_dir.display());
+    println!("database_url                = {}", redact_url(&settings.effective_database_url()));
+    println!("allow_sqlite_in_production  = {}", settings.allow_sqlite_in_production);
+    println!("database_max_connections    = {}", settings.database_max_connections);
+    println!("trusted_proxies             = {}", settings.trusted_proxies);
+    println!("body_limit_bytes            = {}", settings.body_limit_bytes);
+    println!("request_timeout_seconds     = {}", settings.request_timeout_seconds);
+    println!("log_format                  = {:?}", settings.log_format);
+    println!("log_level                   = {}", settings.log_level);
+    match secrets::resolve(settings, Generate::No) {
+        Ok(s) => {
+            for (name, source) in &s.sources {
+                println!("{:<28}= {source}", name.trim_start_matches("CBT_").to_lowercase());
+            }
+        }
+        Err(p) => problems.extend(p.iter().map(ToString::to_string)),
+    }
+    if problems.is_empty() {
+        println!("configuration OK ({} settings documented: see README)", SETTINGS.len());
+        ExitCode::SUCCESS
+    } else {
+        fail(&problems)
+    }
+}
+
+/// Hides a password in a database URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:[redacted]@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}

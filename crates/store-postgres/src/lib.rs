@@ -1,0 +1,231 @@
+//! The [`Store`] port on PostgreSQL, for production.
+//!
+//! TLS with CA verification is configured in the URL
+//! (`sslmode=verify-full&sslrootcert=/path/ca.pem`). Audit appends from
+//! every app instance are serialised by a transaction-scoped advisory lock,
+//! and the audit table refuses UPDATE, DELETE and TRUNCATE.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
+use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Advisory lock key that serialises audit appends ("CBTAUDIT").
+const AUDIT_LOCK: i64 = 0x4342_5441_5544_4954;
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+/// Pool settings that matter in production.
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid PostgreSQL URL: {e}")))?
+            .application_name("cbt-assistant");
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { pool })
+    }
+
+    /// The latest migration version embedded in this build.
+    pub fn expected_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) => {
+            StoreError::Backend { code: db.code().map(|c| c.into_owned()), message: db.message().to_owned() }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            unavailable(e)
+        }
+        other => StoreError::Backend { code: None, message: other.to_string() },
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        let before = applied_versions(&self.pool).await?;
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let after = applied_versions(&self.pool).await?;
+        Ok(MigrationReport {
+            applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
+            current: after.last().copied().unwrap_or(0),
+        })
+    }
+
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        let found = applied_versions(&self.pool).await?.last().copied().unwrap_or(0);
+        let expected = Self::expected_schema_version();
+        if found != expected {
+            return Err(StoreError::SchemaMismatch { found, expected });
+        }
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        let tx = self.pool.begin().await.map_err(backend)?;
+        Ok(Box::new(PostgresTx { tx }))
+    }
+
+    async fn audit_entries_after(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, id, occurred_at, actor_kind, actor_id, action, target_kind, target_id, \
+             outcome, ip, user_agent, request_id, prev_hash, hash \
+             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(audit_entry).collect()
+    }
+
+    async fn audit_head(&self) -> Result<Option<ChainHead>, StoreError> {
+        let row: Option<(i64, Vec<u8>, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash, tag FROM audit_chain_head WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(|(seq, hash, tag)| ChainHead { seq, hash, tag }))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    let exists: Option<String> = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations')::text")
+        .fetch_one(pool)
+        .await
+        .map_err(unavailable)?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
+}
+
+fn audit_entry(r: &PgRow) -> Result<AuditEntry, StoreError> {
+    let occurred_at: OffsetDateTime = r.try_get("occurred_at").map_err(backend)?;
+    Ok(AuditEntry {
+        seq: r.try_get("seq").map_err(backend)?,
+        fields: AuditFields {
+            id: r.try_get::<Uuid, _>("id").map_err(backend)?,
+            occurred_at,
+            actor_kind: r.try_get("actor_kind").map_err(backend)?,
+            actor_id: r.try_get("actor_id").map_err(backend)?,
+            action: r.try_get("action").map_err(backend)?,
+            target_kind: r.try_get("target_kind").map_err(backend)?,
+            target_id: r.try_get("target_id").map_err(backend)?,
+            outcome: r.try_get("outcome").map_err(backend)?,
+            ip: r.try_get("ip").map_err(backend)?,
+            user_agent: r.try_get("user_agent").map_err(backend)?,
+            request_id: r.try_get("request_id").map_err(backend)?,
+        },
+        prev_hash: r.try_get("prev_hash").map_err(backend)?,
+        hash: r.try_get("hash").map_err(backend)?,
+    })
+}
+
+struct PostgresTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl StoreTx for PostgresTx {
+    async fn append_audit(&mut self, key: &AuditKey, event: &AuditEvent) -> Result<i64, StoreError> {
+        // Held until this transaction ends: appends from every instance
+        // queue here, so each sees the head the previous one wrote.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *self.tx).await.map_err(backend)?;
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        let (seq, prev_hash) = match head {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS_HASH.to_vec()),
+        };
+        let fields = event.to_fields();
+        let hash = key.entry_hash(seq, &prev_hash, &fields);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
+             target_id, outcome, ip, user_agent, request_id, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(seq)
+        .bind(fields.id)
+        .bind(fields.occurred_at)
+        .bind(&fields.actor_kind)
+        .bind(&fields.actor_id)
+        .bind(&fields.action)
+        .bind(&fields.target_kind)
+        .bind(&fields.target_id)
+        .bind(&fields.outcome)
+        .bind(&fields.ip)
+        .bind(&fields.user_agent)
+        .bind(&fields.request_id)
+        .bind(&prev_hash)
+        .bind(&hash[..])
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        let head = key.head(seq, &hash);
+        sqlx::query(
+            "INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tag = excluded.tag",
+        )
+        .bind(head.seq)
+        .bind(&head.hash)
+        .bind(&head.tag)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(seq)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(backend)
+    }
+}

@@ -1,0 +1,254 @@
+//! The [`Store`] port on SQLite, the embedded default.
+//!
+//! One database file, opened in WAL mode with foreign keys on and a busy
+//! timeout; every table is STRICT. Write transactions start with
+//! `BEGIN IMMEDIATE` so two writers queue for the lock instead of failing
+//! half-way. The file is created with mode 0600 (SQLite gives its WAL and
+//! shared-memory files the same mode).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
+use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx};
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a writer waits for the database lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite:` URL.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("invalid SQLite URL: {e}")))?;
+        let filename = options.get_filename().to_owned();
+        if !is_memory(&filename) {
+            create_private_file(&filename)?;
+        }
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { pool })
+    }
+
+    /// The latest migration version embedded in this build.
+    pub fn expected_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+}
+
+fn is_memory(path: &Path) -> bool {
+    path.as_os_str().is_empty() || path.to_string_lossy().starts_with(":memory:")
+}
+
+/// Creates the database file with mode 0600 before SQLite does (SQLite
+/// would use the process umask).
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create the database folder: {e}")))?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
+        .map_err(|e| StoreError::Unavailable(format!("cannot create the database file: {e}")))
+}
+
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) => {
+            StoreError::Backend { code: db.code().map(|c| c.into_owned()), message: db.message().to_owned() }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => unavailable(e),
+        other => StoreError::Backend { code: None, message: other.to_string() },
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<MigrationReport, StoreError> {
+        let before = applied_versions(&self.pool).await?;
+        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let after = applied_versions(&self.pool).await?;
+        Ok(MigrationReport {
+            applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
+            current: after.last().copied().unwrap_or(0),
+        })
+    }
+
+    async fn check_ready(&self) -> Result<(), StoreError> {
+        let found = applied_versions(&self.pool).await?.last().copied().unwrap_or(0);
+        let expected = Self::expected_schema_version();
+        if found != expected {
+            return Err(StoreError::SchemaMismatch { found, expected });
+        }
+        Ok(())
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
+    async fn audit_entries_after(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, id, occurred_at, actor_kind, actor_id, action, target_kind, target_id, \
+             outcome, ip, user_agent, request_id, prev_hash, hash \
+             FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(audit_entry).collect()
+    }
+
+    async fn audit_head(&self) -> Result<Option<ChainHead>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash, tag FROM audit_chain_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| Ok(ChainHead { seq: r.try_get(0).map_err(backend)?, hash: r.try_get(1).map_err(backend)?, tag: r.try_get(2).map_err(backend)? }))
+            .transpose()
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_optional(pool)
+            .await
+            .map_err(unavailable)?;
+    if exists.is_none() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
+}
+
+fn audit_entry(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    let corrupt = |_| StoreError::Corrupt { what: "audit event" };
+    let id: String = r.try_get("id").map_err(backend)?;
+    let micros: i64 = r.try_get("occurred_at").map_err(backend)?;
+    Ok(AuditEntry {
+        seq: r.try_get("seq").map_err(backend)?,
+        fields: AuditFields {
+            id: Uuid::parse_str(&id).map_err(corrupt)?,
+            occurred_at: cbt_domain::time::from_unix_micros(micros).ok_or(StoreError::Corrupt { what: "audit event time" })?,
+            actor_kind: r.try_get("actor_kind").map_err(backend)?,
+            actor_id: r.try_get("actor_id").map_err(backend)?,
+            action: r.try_get("action").map_err(backend)?,
+            target_kind: r.try_get("target_kind").map_err(backend)?,
+            target_id: r.try_get("target_id").map_err(backend)?,
+            outcome: r.try_get("outcome").map_err(backend)?,
+            ip: r.try_get("ip").map_err(backend)?,
+            user_agent: r.try_get("user_agent").map_err(backend)?,
+            request_id: r.try_get("request_id").map_err(backend)?,
+        },
+        prev_hash: r.try_get("prev_hash").map_err(backend)?,
+        hash: r.try_get("hash").map_err(backend)?,
+    })
+}
+
+struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+#[async_trait]
+impl StoreTx for SqliteTx {
+    async fn append_audit(&mut self, key: &AuditKey, event: &AuditEvent) -> Result<i64, StoreError> {
+        // BEGIN IMMEDIATE already holds the write lock: no other writer can
+        // move the head between this read and the insert.
+        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        let (seq, prev_hash) = match head {
+            Some((seq, hash)) => (seq + 1, hash),
+            None => (1, GENESIS_HASH.to_vec()),
+        };
+        let fields = event.to_fields();
+        let hash = key.entry_hash(seq, &prev_hash, &fields);
+        sqlx::query(
+            "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
+             target_id, outcome, ip, user_agent, request_id, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(seq)
+        .bind(fields.id.to_string())
+        .bind(cbt_domain::time::unix_micros(fields.occurred_at))
+        .bind(&fields.actor_kind)
+        .bind(&fields.actor_id)
+        .bind(&fields.action)
+        .bind(&fields.target_kind)
+        .bind(&fields.target_id)
+        .bind(&fields.outcome)
+        .bind(&fields.ip)
+        .bind(&fields.user_agent)
+        .bind(&fields.request_id)
+        .bind(&prev_hash)
+        .bind(&hash[..])
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        let head = key.head(seq, &hash);
+        sqlx::query(
+            "INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, ?, ?, ?) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tag = excluded.tag",
+        )
+        .bind(head.seq)
+        .bind(&head.hash)
+        .bind(&head.tag)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(backend)?;
+        Ok(seq)
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(backend)
+    }
+}

@@ -1,0 +1,106 @@
+//! Test harness for CBT Assistant Pro.
+//!
+//! - [`TestDatabase`]: a fresh SQLite file, or a fresh PostgreSQL database
+//!   created from `TEST_DATABASE_URL` (dropped afterwards).
+//! - [`TestApp`]: the real application, in-process, on a free loopback port,
+//!   with a [`ManualClock`](cbt_ports::ManualClock).
+//! - [`RunningBinary`]: the real `cbt-assistant` binary as a child process,
+//!   its log output captured.
+//! - [`Browser`]: headless Chromium through chromedriver.
+//!
+//! Optional suites skip (saying so) when their service is absent, and fail
+//! instead when `REQUIRE_POSTGRES=1` / `REQUIRE_BROWSER=1`.
+
+// Test infrastructure reports failure by panicking.
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
+
+mod binary;
+mod browser;
+mod database;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cbt_ports::ManualClock;
+use cbt_server::config::Settings;
+use cbt_server::secrets::{self, Generate, Secrets};
+use cbt_server::Application;
+use tempfile::TempDir;
+use time::OffsetDateTime;
+
+pub use binary::RunningBinary;
+pub use browser::Browser;
+pub use database::{TestDatabase, postgres_required};
+
+/// A string that must never appear in logs, dumps or error pages.
+pub const PHI_CANARY: &str = "PHI-CANARY-Eleanor-Vance-1961-03-14";
+
+/// Whether an environment flag is set to `1` or `true`.
+pub fn flag(name: &str) -> bool {
+    std::env::var(name).map(|v| v == "1" || v.eq_ignore_ascii_case("true")).unwrap_or(false)
+}
+
+/// Settings for a test instance: loopback, port 0, its own data folder.
+pub fn test_settings(data_dir: PathBuf, database_url: &str) -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".parse().expect("loopback"),
+        data_dir,
+        database_url: Some(database_url.to_owned()),
+        ..Settings::default()
+    }
+}
+
+/// The application running in-process.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub settings: Settings,
+    pub secrets: Secrets,
+    pub db: TestDatabase,
+    _data_dir: TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    /// Starts the app on `db` with a fresh data folder.
+    pub async fn spawn(db: TestDatabase) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let settings = test_settings(data_dir.path().join("data"), &db.url);
+        let secrets = secrets::resolve(&settings, Generate::Yes).expect("secrets");
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        let server = Application::build(&settings, &secrets, clock.clone()).await.expect("build app");
+        let address = format!("http://{}", server.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            server
+                .run_until(async {
+                    let _ = rx.await;
+                })
+                .await
+                .expect("serve");
+        });
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { address, client, clock, settings, secrets, db, _data_dir: data_dir, shutdown: Some(tx), server: Some(handle) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// Graceful shutdown: waits for the server to close.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+    }
+}
