@@ -96,8 +96,10 @@ pub fn resolve(settings: &Settings, generate: Generate) -> Result<Secrets, Vec<C
     let mut take = |slot: &Slot, value: &Option<String>, file: &Option<PathBuf>| -> Secret {
         match one(settings, slot, value, file, generate) {
             Ok((secret, source)) => {
-                if let Err(p) = check_strength(slot.env, secret.expose()) {
-                    problems.push(p);
+                if !matches!(source, SecretSource::WillGenerate(_)) {
+                    if let Err(p) = check_strength(slot.env, secret.expose()) {
+                        problems.push(p);
+                    }
                 }
                 sources.push((slot.env, source));
                 secret
@@ -144,7 +146,7 @@ fn one(
         return Ok((Secret(bytes), SecretSource::Generated(path)));
     }
     match generate {
-        Generate::No => Ok((Secret(vec![b'g'; MIN_SECRET_BYTES]), SecretSource::WillGenerate(path))),
+        Generate::No => Ok((Secret(Vec::new()), SecretSource::WillGenerate(path))),
         Generate::Yes => {
             let secret = generate_into(&path)
                 .map_err(|e| ConfigProblem(format!("{}: cannot write {}: {e}", slot.env, path.display())))?;

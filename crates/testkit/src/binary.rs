@@ -29,6 +29,19 @@ pub fn command(bin: &Path, cwd: &Path, env: &[(&str, &str)]) -> Command {
     cmd
 }
 
+/// The address a start-up line announces: the local banner, or the
+/// `listen` field of the "listening" log line (text or JSON).
+fn address_in(line: &str) -> Option<String> {
+    if let Some(rest) = line.split("is running at ").nth(1) {
+        return rest.split_whitespace().next().map(|a| a.trim_end_matches('/').to_owned());
+    }
+    if let Some(rest) = line.split(" listen=").nth(1) {
+        return rest.split_whitespace().next().map(|a| format!("http://{a}"));
+    }
+    let json: serde_json::Value = serde_json::from_str(line).ok()?;
+    json.get("listen")?.as_str().map(|a| format!("http://{a}"))
+}
+
 impl RunningBinary {
     /// Starts `serve` in `cwd` and waits until it prints its address.
     pub fn start(bin: &Path, cwd: &Path, env: &[(&str, &str)]) -> Self {
@@ -54,9 +67,7 @@ impl RunningBinary {
         }
         let started = Instant::now();
         let address = loop {
-            if let Some(addr) = lines.lock().unwrap().iter().find_map(|l| {
-                l.split("is running at ").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").trim_end_matches('/').to_owned())
-            }) {
+            if let Some(addr) = lines.lock().unwrap().iter().find_map(|l| address_in(l)) {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {

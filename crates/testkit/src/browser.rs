@@ -27,7 +27,7 @@ fn skip(why: &str) -> Option<Browser> {
     if flag("REQUIRE_BROWSER") {
         panic!("REQUIRE_BROWSER=1 but {why}");
     }
-    eprintln!("skipped: browser suite ({why})");
+    crate::report_skip("browser", why);
     None
 }
 

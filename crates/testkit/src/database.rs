@@ -64,7 +64,7 @@ fn skip(why: &str) -> Option<TestDatabase> {
     if postgres_required() {
         panic!("REQUIRE_POSTGRES=1 but {why}");
     }
-    eprintln!("skipped: PostgreSQL suite ({why})");
+    crate::report_skip("PostgreSQL", why);
     None
 }
 

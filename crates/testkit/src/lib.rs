@@ -14,7 +14,7 @@
 // Test infrastructure reports failure by panicking.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
-mod binary;
+pub mod binary;
 mod browser;
 mod database;
 
@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 
 pub use binary::RunningBinary;
 pub use browser::Browser;
-pub use database::{TestDatabase, postgres_required};
+pub use database::{Backend as DatabaseBackend, TestDatabase, postgres_required};
 
 /// A string that must never appear in logs, dumps or error pages.
 pub const PHI_CANARY: &str = "PHI-CANARY-Eleanor-Vance-1961-03-14";
@@ -38,6 +38,19 @@ pub const PHI_CANARY: &str = "PHI-CANARY-Eleanor-Vance-1961-03-14";
 /// Whether an environment flag is set to `1` or `true`.
 pub fn flag(name: &str) -> bool {
     std::env::var(name).map(|v| v == "1" || v.eq_ignore_ascii_case("true")).unwrap_or(false)
+}
+
+/// Says once per test process that a suite was skipped. Written to the
+/// real stderr (not the captured test output), so it shows in a passing run.
+pub fn report_skip(suite: &str, why: &str) {
+    use std::io::Write;
+    use std::sync::Mutex;
+    static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut reported = REPORTED.lock().unwrap_or_else(|p| p.into_inner());
+    if !reported.iter().any(|s| s == suite) {
+        reported.push(suite.to_owned());
+        let _ = writeln!(std::io::stderr(), "skipped: the {suite} tests ({why}); they pass without running");
+    }
 }
 
 /// Settings for a test instance: loopback, port 0, its own data folder.

@@ -162,16 +162,17 @@ impl<'k> ChainVerifier<'k> {
         if entry.seq < self.expected_seq {
             return Err(ChainBreak::Duplicate { seq: entry.seq, id });
         }
-        let links = same(&entry.prev_hash, &self.prev_hash);
-        let own = self.key.entry_hash(entry.seq, &entry.prev_hash, &entry.fields);
-        if !same(&own, &entry.hash) {
-            return Err(ChainBreak::Edited { seq: entry.seq, id });
-        }
         if entry.seq > self.expected_seq {
             return Err(ChainBreak::Missing { expected: self.expected_seq, found: entry.seq, id });
         }
-        if !links {
+        // A row that links to the wrong predecessor was moved or inserted
+        // here; one that links right but fails its own hash was edited.
+        if !same(&entry.prev_hash, &self.prev_hash) {
             return Err(ChainBreak::OutOfPlace { seq: entry.seq, id });
+        }
+        let own = self.key.entry_hash(entry.seq, &entry.prev_hash, &entry.fields);
+        if !same(&own, &entry.hash) {
+            return Err(ChainBreak::Edited { seq: entry.seq, id });
         }
         self.expected_seq += 1;
         self.prev_hash = entry.hash.clone();
@@ -279,7 +280,7 @@ mod tests {
         entries[1] = AuditEntry { seq: 2, ..b };
         entries[2] = AuditEntry { seq: 3, ..a };
         let id = entries[1].fields.id;
-        assert_eq!(verify(&k, &entries, &head), Err(ChainBreak::Edited { seq: 2, id }));
+        assert_eq!(verify(&k, &entries, &head), Err(ChainBreak::OutOfPlace { seq: 2, id }));
     }
 
     #[test]

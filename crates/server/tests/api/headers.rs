@@ -1,0 +1,86 @@
+//! Checklist C.20 and C.23: the seed's headers on every response.
+
+use cbt_testkit::{TestApp, TestDatabase};
+use reqwest::Response;
+
+const CSP_LOCAL: &str = "default-src 'self'; frame-ancestors 'none'; object-src 'none'";
+
+fn assert_seed_headers(r: &Response, what: &str) {
+    let h = r.headers();
+    let get = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("<missing>").to_owned();
+    assert_eq!(get("content-security-policy"), CSP_LOCAL, "{what}");
+    assert_eq!(get("x-frame-options"), "DENY", "{what}");
+    assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(get("referrer-policy"), "strict-origin-when-cross-origin", "{what}");
+    assert_eq!(get("permissions-policy"), "camera=(), microphone=(self), geolocation=()", "{what}");
+    assert!(h.get("server").is_none(), "{what}: no server banner");
+    assert!(h.get("x-powered-by").is_none(), "{what}");
+    assert!(h.get("access-control-allow-origin").is_none(), "{what}: no CORS");
+    // Local plain HTTP: no HSTS (it would pin 127.0.0.1 to HTTPS).
+    assert!(h.get("strict-transport-security").is_none(), "{what}");
+}
+
+/// checklist_20_security_headers_on_every_response: pages, errors, static
+/// files, API problems, health checks, oversized bodies.
+#[tokio::test]
+async fn checklist_20_security_headers_on_every_response() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    for path in ["/", "/privacy", "/security", "/cookies", "/healthz", "/readyz", "/static/app.css", "/static/app.js", "/favicon.ico", "/no-such-page", "/api/v1/nothing", "/static/missing.css"] {
+        let r = app.get(path).await;
+        assert_seed_headers(&r, path);
+    }
+    let r = app.client.post(app.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_seed_headers(&r, "405");
+    let r = app.client.post(app.url("/api/v1/nothing")).body(vec![b'x'; 2 * 1024 * 1024]).send().await.unwrap();
+    assert_eq!(r.status(), 413);
+    assert_seed_headers(&r, "413");
+    app.stop().await;
+}
+
+/// checklist_23_no_store_on_pages_and_api: dynamic answers are never kept
+/// by browsers or proxies; static files may be revalidated.
+#[tokio::test]
+async fn checklist_23_no_store_on_pages_and_api() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    for path in ["/", "/readyz", "/api/v1/nothing", "/no-such-page"] {
+        let r = app.get(path).await;
+        assert_eq!(r.headers().get("cache-control").unwrap(), "no-store", "{path}");
+    }
+    let r = app.get("/static/app.css").await;
+    assert_eq!(r.headers().get("cache-control").unwrap(), "no-cache");
+    assert_eq!(r.headers().get("content-type").unwrap(), "text/css; charset=utf-8");
+    app.stop().await;
+}
+
+/// HSTS and `upgrade-insecure-requests` when the public URL is HTTPS.
+#[tokio::test]
+async fn checklist_20_hsts_and_full_csp_over_https() {
+    let bin = crate::binary();
+    let dir = tempfile::tempdir().unwrap();
+    let server = cbt_testkit::RunningBinary::start(
+        &bin,
+        dir.path(),
+        &[("CBT_BIND", "127.0.0.1:0"), ("CBT_PUBLIC_URL", "https://cbt.example.org")],
+    );
+    let r = reqwest::get(server.url("/")).await.unwrap();
+    let h = r.headers();
+    assert_eq!(h.get("strict-transport-security").unwrap(), "max-age=31536000; includeSubDomains; preload");
+    assert_eq!(
+        h.get("content-security-policy").unwrap(),
+        "default-src 'self'; frame-ancestors 'none'; object-src 'none'; upgrade-insecure-requests"
+    );
+    assert!(server.terminate());
+}
+
+/// A client-supplied request id is ignored; the server's own is returned.
+#[tokio::test]
+async fn request_ids_are_assigned_by_the_server() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let r = app.client.get(app.url("/")).header("x-request-id", "forged-request-id").send().await.unwrap();
+    let id = r.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    let other = app.get("/").await.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    assert_ne!(id, other);
+    app.stop().await;
+}
