@@ -1,8 +1,8 @@
 //! Verifying the audit log.
 
 use cbt_domain::audit::{
-    Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarget, ChainBreak, ChainSummary, ChainVerifier,
-    RequestContext, TargetKind,
+    Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarget, ChainBreak, ChainSummary, ChainVerifier, RequestContext,
+    TargetKind,
 };
 
 use crate::{App, AppError};

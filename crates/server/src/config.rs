@@ -35,11 +35,19 @@ pub enum LogFormat {
 /// meaning). Printed by `config check`, mirrored in the README.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("CBT_ENV", "local", "`local` or `production`. Production generates no secrets and refuses weak settings."),
-    ("CBT_CONFIG", "(none)", "Path of an optional TOML file with any of these settings (keys in lower case, without `CBT_`)."),
+    (
+        "CBT_CONFIG",
+        "(none)",
+        "Path of an optional TOML file with any of these settings (keys in lower case, without `CBT_`).",
+    ),
     ("CBT_BIND", "127.0.0.1:8080", "Address and port to listen on."),
     ("CBT_PUBLIC_URL", "http://127.0.0.1:8080", "The URL users reach; must be `https://` in production."),
     ("CBT_DATA_DIR", "./data", "Folder for the SQLite database, generated secrets and files (created 0700)."),
-    ("DATABASE_URL / CBT_DATABASE_URL", "sqlite://<data_dir>/cbt.db", "`sqlite://…` or `postgres://…` (add `sslmode=verify-full&sslrootcert=<ca.pem>` for TLS)."),
+    (
+        "DATABASE_URL / CBT_DATABASE_URL",
+        "sqlite://<data_dir>/cbt.db",
+        "`sqlite://…` or `postgres://…` (add `sslmode=verify-full&sslrootcert=<ca.pem>` for TLS).",
+    ),
     ("CBT_ALLOW_SQLITE_IN_PRODUCTION", "false", "Run production on SQLite deliberately (a single node, no scale-out)."),
     ("CBT_DATABASE_MAX_CONNECTIONS", "16", "PostgreSQL connection pool size per instance."),
     ("CBT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs of TLS-terminating proxies in front of the app."),
@@ -50,7 +58,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("CBT_SESSION_SECRET[_FILE]", "generated locally", "Key for session tokens (at least 32 bytes)."),
     ("CBT_CSRF_SECRET[_FILE]", "generated locally", "Key for CSRF tokens (at least 32 bytes)."),
     ("CBT_JWT_SECRET[_FILE]", "generated locally", "HS256 key for signed links (at least 32 bytes)."),
-    ("CBT_AUDIT_KEY[_FILE]", "generated locally", "Key of the audit log's hash chain (at least 32 bytes). Keep it: without it the log cannot be verified."),
+    (
+        "CBT_AUDIT_KEY[_FILE]",
+        "generated locally",
+        "Key of the audit log's hash chain (at least 32 bytes). Keep it: without it the log cannot be verified.",
+    ),
     ("CBT_KEK[_FILE]", "generated locally", "Local key-encryption key for data keys (at least 32 bytes)."),
 ];
 
@@ -136,9 +148,7 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        figment = figment
-            .merge(Env::raw().only(&["DATABASE_URL"]))
-            .merge(Env::prefixed("CBT_").ignore(&["CONFIG"]));
+        figment = figment.merge(Env::raw().only(&["DATABASE_URL"])).merge(Env::prefixed("CBT_").ignore(&["CONFIG"]));
         figment.extract::<Settings>().map_err(|e| ConfigProblem(describe_figment_error(&e))).map(|mut s| {
             s.config = file;
             s
@@ -164,9 +174,8 @@ impl Settings {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|s| {
-                s.parse::<IpAddr>().map_err(|_| {
-                    ConfigProblem(format!("CBT_TRUSTED_PROXIES: `{s}` is not an IP address"))
-                })
+                s.parse::<IpAddr>()
+                    .map_err(|_| ConfigProblem(format!("CBT_TRUSTED_PROXIES: `{s}` is not an IP address")))
             })
             .collect()
     }
@@ -275,5 +284,30 @@ mod tests {
     #[test]
     fn local_defaults_are_fine() {
         assert_eq!(Settings::default().problems(), vec![]);
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    /// Every documented setting appears in the README's settings table.
+    #[test]
+    fn readme_documents_every_setting() {
+        let readme = include_str!("../../../README.md");
+        for (name, default, _) in super::SETTINGS {
+            let first = name.split(' ').next().unwrap_or(name);
+            assert!(readme.contains(&format!("`{first}")), "README lacks {name}");
+            let default = default.trim_start_matches('(').trim_end_matches(')');
+            assert!(readme.contains(default), "README lacks the default of {name}: {default}");
+        }
+    }
+
+    /// Every field of `Settings` has a line in `SETTINGS` (so in the README).
+    #[test]
+    fn every_setting_is_documented() {
+        let fields = serde_json::to_value(super::Settings::default()).unwrap_or_default();
+        for key in fields.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            let env = format!("CBT_{}", key.trim_end_matches("_file").to_uppercase());
+            assert!(super::SETTINGS.iter().any(|(name, _, _)| name.contains(&env)), "{env} is not documented");
+        }
     }
 }

@@ -71,8 +71,9 @@ impl Application {
             app.record_system_event(AuditAction::SchemaMigrated, AuditOutcome::Success).await?;
         }
         app.record_system_event(AuditAction::ServerStarted, AuditOutcome::Success).await?;
-        let listener =
-            TcpListener::bind(settings.bind).await.with_context(|| format!("CBT_BIND: cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("CBT_BIND: cannot listen on {}", settings.bind))?;
         let router = cbt_web::router(app.clone(), web_settings(settings));
         Ok(Self { listener, router, app })
     }

@@ -21,10 +21,40 @@ use tracing_subscriber::registry::LookupSpan;
 /// Name fragments of fields that may carry PHI, personal data or secrets.
 /// A field whose lower-cased name contains one is never written.
 pub const SENSITIVE_FIELD_FRAGMENTS: &[&str] = &[
-    "name", "dob", "birth", "email", "phone", "address", "contact", "diagnos", "icd", "medication", "note",
-    "transcript", "ssn", "social_security", "text", "body", "content", "query", "search", "password", "token",
-    "secret", "key", "cookie", "formulation", "hypothes", "risk", "problem", "comment", "description", "answer",
-    "message_body", "prompt", "completion",
+    "name",
+    "dob",
+    "birth",
+    "email",
+    "phone",
+    "address",
+    "contact",
+    "diagnos",
+    "icd",
+    "medication",
+    "note",
+    "transcript",
+    "ssn",
+    "social_security",
+    "text",
+    "body",
+    "content",
+    "query",
+    "search",
+    "password",
+    "token",
+    "secret",
+    "key",
+    "cookie",
+    "formulation",
+    "hypothes",
+    "risk",
+    "problem",
+    "comment",
+    "description",
+    "answer",
+    "message_body",
+    "prompt",
+    "completion",
 ];
 
 fn is_sensitive(field: &str) -> bool {
@@ -125,7 +155,13 @@ where
             }
             writeln!(writer, "{}", Value::Object(line))
         } else {
-            write!(writer, "{timestamp} {:>5} {}: {}", meta.level(), meta.target(), fields.message.unwrap_or_default())?;
+            write!(
+                writer,
+                "{timestamp} {:>5} {}: {}",
+                meta.level(),
+                meta.target(),
+                fields.message.unwrap_or_default()
+            )?;
             for (k, v) in fields.fields {
                 match v {
                     Value::String(s) => write!(writer, " {k}={s}")?,
@@ -184,10 +220,8 @@ mod tests {
 
     fn capture(json: bool, emit: impl FnOnce()) -> String {
         let sink = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .event_format(RedactingFormat { json })
-            .with_writer(sink.clone())
-            .finish();
+        let subscriber =
+            tracing_subscriber::fmt().event_format(RedactingFormat { json }).with_writer(sink.clone()).finish();
         tracing::subscriber::with_default(subscriber, emit);
         let bytes = sink.0.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()

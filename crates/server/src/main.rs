@@ -156,7 +156,10 @@ async fn audit_verify(settings: &Settings, secrets: &secrets::Secrets) -> anyhow
 fn config_check(settings: &Settings) -> ExitCode {
     let mut problems: Vec<String> = settings.problems().iter().map(ToString::to_string).collect();
     println!("env                         = {:?}", settings.env);
-    println!("config file                 = {}", settings.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into()));
+    println!(
+        "config file                 = {}",
+        settings.config.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(none)".into())
+    );
     println!("bind                        = {}", settings.bind);
     println!("public_url                  = {}", settings.public_url);
     println!("data_dir                    = {}", settings.data_dir.display());

@@ -20,8 +20,22 @@ use crate::config::{ConfigProblem, Settings};
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// Fragments that mark a value as a placeholder rather than a secret.
-const PLACEHOLDERS: &[&str] =
-    &["changeme", "change-me", "change_me", "placeholder", "example", "your-secret", "yoursecret", "secret-here", "replace", "todo", "xxxxxxxx", "00000000", "12345678", "password"];
+const PLACEHOLDERS: &[&str] = &[
+    "changeme",
+    "change-me",
+    "change_me",
+    "placeholder",
+    "example",
+    "your-secret",
+    "yoursecret",
+    "secret-here",
+    "replace",
+    "todo",
+    "xxxxxxxx",
+    "00000000",
+    "12345678",
+    "password",
+];
 
 /// A secret value. Never printed.
 #[derive(Clone)]
@@ -96,10 +110,10 @@ pub fn resolve(settings: &Settings, generate: Generate) -> Result<Secrets, Vec<C
     let mut take = |slot: &Slot, value: &Option<String>, file: &Option<PathBuf>| -> Secret {
         match one(settings, slot, value, file, generate) {
             Ok((secret, source)) => {
-                if !matches!(source, SecretSource::WillGenerate(_)) {
-                    if let Err(p) = check_strength(slot.env, secret.expose()) {
-                        problems.push(p);
-                    }
+                if !matches!(source, SecretSource::WillGenerate(_))
+                    && let Err(p) = check_strength(slot.env, secret.expose())
+                {
+                    problems.push(p);
                 }
                 sources.push((slot.env, source));
                 secret
@@ -226,22 +240,22 @@ mod tests {
 
     #[test]
     fn local_secrets_are_generated_0600_and_reused() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let settings = Settings { data_dir: dir.path().join("data"), ..Settings::default() };
-        let first = resolve(&settings, Generate::Yes).unwrap_or_else(|e| panic!("{e:?}"));
+        let first = resolve(&settings, Generate::Yes).unwrap();
         let path = settings.data_dir.join("secrets/audit.key");
         let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
         assert_eq!(mode, 0o600);
         let dir_mode = std::fs::metadata(settings.data_dir.join("secrets")).map(|m| m.permissions().mode() & 0o777);
         assert_eq!(dir_mode.unwrap_or(0), 0o700);
-        let second = resolve(&settings, Generate::Yes).unwrap_or_else(|e| panic!("{e:?}"));
+        let second = resolve(&settings, Generate::Yes).unwrap();
         assert_eq!(first.audit.expose(), second.audit.expose());
         assert_ne!(first.audit.expose(), first.session.expose());
     }
 
     #[test]
     fn production_generates_nothing_and_names_the_missing_secret() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dir = tempfile::tempdir().unwrap();
         let settings = Settings {
             env: crate::config::Environment::Production,
             data_dir: dir.path().to_path_buf(),

@@ -22,7 +22,9 @@ pub fn key() -> AuditKey {
 
 pub fn event(n: i64) -> AuditEvent {
     AuditEvent::new(
-        OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(1_700_000_000 + n) + time::Duration::nanoseconds(123_456_789),
+        OffsetDateTime::UNIX_EPOCH
+            + time::Duration::seconds(1_700_000_000 + n)
+            + time::Duration::nanoseconds(123_456_789),
         Actor::Account(AccountId::new()),
         AuditAction::AuditVerified,
         AuditTarget::system(),

@@ -178,7 +178,11 @@ impl StoreTx for PostgresTx {
     async fn append_audit(&mut self, key: &AuditKey, event: &AuditEvent) -> Result<i64, StoreError> {
         // Held until this transaction ends: appends from every instance
         // queue here, so each sees the head the previous one wrote.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *self.tx).await.map_err(backend)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(AUDIT_LOCK)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
         let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
             .fetch_optional(&mut *self.tx)
             .await

@@ -145,8 +145,14 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        row.map(|r| Ok(ChainHead { seq: r.try_get(0).map_err(backend)?, hash: r.try_get(1).map_err(backend)?, tag: r.try_get(2).map_err(backend)? }))
-            .transpose()
+        row.map(|r| {
+            Ok(ChainHead {
+                seq: r.try_get(0).map_err(backend)?,
+                hash: r.try_get(1).map_err(backend)?,
+                tag: r.try_get(2).map_err(backend)?,
+            })
+        })
+        .transpose()
     }
 
     async fn close(&self) {
@@ -177,7 +183,8 @@ fn audit_entry(r: &SqliteRow) -> Result<AuditEntry, StoreError> {
         seq: r.try_get("seq").map_err(backend)?,
         fields: AuditFields {
             id: Uuid::parse_str(&id).map_err(corrupt)?,
-            occurred_at: cbt_domain::time::from_unix_micros(micros).ok_or(StoreError::Corrupt { what: "audit event time" })?,
+            occurred_at: cbt_domain::time::from_unix_micros(micros)
+                .ok_or(StoreError::Corrupt { what: "audit event time" })?,
             actor_kind: r.try_get("actor_kind").map_err(backend)?,
             actor_id: r.try_get("actor_id").map_err(backend)?,
             action: r.try_get("action").map_err(backend)?,

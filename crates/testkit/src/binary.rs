@@ -45,11 +45,8 @@ fn address_in(line: &str) -> Option<String> {
 impl RunningBinary {
     /// Starts `serve` in `cwd` and waits until it prints its address.
     pub fn start(bin: &Path, cwd: &Path, env: &[(&str, &str)]) -> Self {
-        let mut child = command(bin, cwd, env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start cbt-assistant");
+        let mut child =
+            command(bin, cwd, env).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start cbt-assistant");
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
             child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),

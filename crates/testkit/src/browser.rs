@@ -66,7 +66,12 @@ impl Browser {
         };
         let started = Instant::now();
         let client = loop {
-            match fantoccini::ClientBuilder::rustls().expect("tls").capabilities(caps.clone()).connect(&driver_url).await {
+            match fantoccini::ClientBuilder::rustls()
+                .expect("tls")
+                .capabilities(caps.clone())
+                .connect(&driver_url)
+                .await
+            {
                 Ok(c) => break c,
                 Err(e) if started.elapsed() < Duration::from_secs(20) => {
                     let _ = e;

@@ -41,7 +41,10 @@ impl TestDatabase {
             Err(e) => return skip(&format!("cannot connect to TEST_DATABASE_URL: {e}")),
         };
         let name = format!("cbt_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.expect("create test database");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
         let _ = admin.close().await;
         let url = with_database(&admin_url, &name);
         Some(Self { url, backend: Backend::Postgres { admin_url, name } })
@@ -94,7 +97,10 @@ impl Drop for TestDatabase {
                 let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                 rt.block_on(async {
                     if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut admin).await;
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&mut admin)
+                                .await;
                     }
                 });
             })

@@ -22,9 +22,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use cbt_ports::ManualClock;
+use cbt_server::Application;
 use cbt_server::config::Settings;
 use cbt_server::secrets::{self, Generate, Secrets};
-use cbt_server::Application;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 
@@ -96,7 +96,17 @@ impl TestApp {
                 .expect("serve");
         });
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-        Self { address, client, clock, settings, secrets, db, _data_dir: data_dir, shutdown: Some(tx), server: Some(handle) }
+        Self {
+            address,
+            client,
+            clock,
+            settings,
+            secrets,
+            db,
+            _data_dir: data_dir,
+            shutdown: Some(tx),
+            server: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

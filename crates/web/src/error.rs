@@ -126,10 +126,10 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if status.as_u16() < 400 || response.extensions().get::<Rendered>().is_some() {
         return response;
     }
-    if let Some(PendingError { cause: Some(cause) }) = response.extensions().get::<PendingError>() {
-        if status.is_server_error() {
-            tracing::error!(%request_id, status = status.as_u16(), cause = cause.as_str(), "request failed");
-        }
+    if let Some(PendingError { cause: Some(cause) }) = response.extensions().get::<PendingError>()
+        && status.is_server_error()
+    {
+        tracing::error!(%request_id, status = status.as_u16(), cause = cause.as_str(), "request failed");
     }
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -151,7 +151,13 @@ fn draw(status: StatusCode, request_id: RequestId, json: bool, headers: &mut axu
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         return Body::from(serde_json::to_vec(&problem).unwrap_or_default());
     }
-    let page = ErrorPage { layout: Layout::new(""), status: status.as_u16(), title, detail, request_id: request_id.to_string() };
+    let page = ErrorPage {
+        layout: Layout::new(""),
+        status: status.as_u16(),
+        title,
+        detail,
+        request_id: request_id.to_string(),
+    };
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     match page.render() {
         Ok(html) => Body::from(html),

@@ -135,7 +135,9 @@ async fn checklist_32_postgres_audit_table_is_append_only() {
     let dir = tempfile::tempdir().unwrap();
     seed(&db, dir.path(), 2).await;
     let mut raw = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    for statement in ["UPDATE audit_events SET outcome = 'failure'", "DELETE FROM audit_events", "TRUNCATE audit_events"] {
+    for statement in
+        ["UPDATE audit_events SET outcome = 'failure'", "DELETE FROM audit_events", "TRUNCATE audit_events"]
+    {
         let err = sqlx::query(statement).execute(&mut raw).await.expect_err(statement);
         assert!(err.to_string().contains("append-only"), "{statement}: {err}");
     }

@@ -15,7 +15,8 @@ async fn home_page_loads_without_csp_violations_or_console_errors() {
     let h1 = c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
     assert_eq!(h1, "Your clinical notes, on your own server");
     // The stylesheet applied (a CSP block would leave the default font).
-    let skip_top = c.execute("return getComputedStyle(document.querySelector('.skip-link')).position", vec![]).await.unwrap();
+    let skip_top =
+        c.execute("return getComputedStyle(document.querySelector('.skip-link')).position", vec![]).await.unwrap();
     assert_eq!(skip_top, "absolute");
     // The script ran (it is external, so the CSP allows it).
     let js = c.execute("return document.documentElement.classList.contains('js')", vec![]).await.unwrap();

@@ -55,11 +55,8 @@ async fn corrupt_schema_table(sqlite_path: &std::path::Path) {
 #[tokio::test]
 async fn checklist_31_internal_error_shows_only_a_request_id_and_logs_no_phi() {
     let dir = tempfile::tempdir().unwrap();
-    let server = RunningBinary::start(
-        &crate::binary(),
-        dir.path(),
-        &[("CBT_BIND", "127.0.0.1:0"), ("CBT_LOG_FORMAT", "json")],
-    );
+    let server =
+        RunningBinary::start(&crate::binary(), dir.path(), &[("CBT_BIND", "127.0.0.1:0"), ("CBT_LOG_FORMAT", "json")]);
     corrupt_schema_table(&dir.path().join("data/cbt.db")).await;
     let client = reqwest::Client::new();
     let r = client

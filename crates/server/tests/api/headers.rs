@@ -25,7 +25,20 @@ fn assert_seed_headers(r: &Response, what: &str) {
 #[tokio::test]
 async fn checklist_20_security_headers_on_every_response() {
     let app = TestApp::spawn(TestDatabase::sqlite()).await;
-    for path in ["/", "/privacy", "/security", "/cookies", "/healthz", "/readyz", "/static/app.css", "/static/app.js", "/favicon.ico", "/no-such-page", "/api/v1/nothing", "/static/missing.css"] {
+    for path in [
+        "/",
+        "/privacy",
+        "/security",
+        "/cookies",
+        "/healthz",
+        "/readyz",
+        "/static/app.css",
+        "/static/app.js",
+        "/favicon.ico",
+        "/no-such-page",
+        "/api/v1/nothing",
+        "/static/missing.css",
+    ] {
         let r = app.get(path).await;
         assert_seed_headers(&r, path);
     }

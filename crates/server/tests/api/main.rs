@@ -9,6 +9,7 @@ mod browser;
 mod conformance;
 mod errors;
 mod headers;
+mod postgres_tls;
 mod startup;
 
 use std::path::PathBuf;

@@ -36,7 +36,11 @@ fn production_env() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn with(mut env: Vec<(&'static str, &'static str)>, key: &'static str, value: Option<&'static str>) -> Vec<(&'static str, &'static str)> {
+fn with(
+    mut env: Vec<(&'static str, &'static str)>,
+    key: &'static str,
+    value: Option<&'static str>,
+) -> Vec<(&'static str, &'static str)> {
     env.retain(|(k, _)| *k != key);
     if let Some(v) = value {
         env.push((key, v));
@@ -76,7 +80,8 @@ async fn zero_config_start_creates_private_data_and_reuses_it() {
     for (name, old) in names.iter().zip(&before) {
         assert_eq!(&std::fs::read_to_string(data.join("secrets").join(name)).unwrap(), old, "{name} reused");
     }
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("cbt.db").display())).await.unwrap();
+    let mut raw =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("cbt.db").display())).await.unwrap();
     let starts: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'system.start'")
         .fetch_one(&mut raw)
         .await
@@ -97,8 +102,16 @@ fn checklist_19_production_refuses_missing_or_weak_secrets() {
     let cases: [(&str, Option<&str>, &str); 5] = [
         ("CBT_JWT_SECRET", None, "CBT_JWT_SECRET is not set"),
         ("CBT_SESSION_SECRET", Some("too-short-secret"), "CBT_SESSION_SECRET is too short"),
-        ("CBT_AUDIT_KEY", Some("changeme-changeme-changeme-changeme-changeme"), "CBT_AUDIT_KEY looks like a placeholder"),
-        ("CBT_CSRF_SECRET", Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), "CBT_CSRF_SECRET looks like a placeholder"),
+        (
+            "CBT_AUDIT_KEY",
+            Some("changeme-changeme-changeme-changeme-changeme"),
+            "CBT_AUDIT_KEY looks like a placeholder",
+        ),
+        (
+            "CBT_CSRF_SECRET",
+            Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            "CBT_CSRF_SECRET looks like a placeholder",
+        ),
         ("CBT_KEK", None, "CBT_KEK is not set"),
     ];
     for (key, value, expected) in cases {
