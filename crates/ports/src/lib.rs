@@ -4,7 +4,9 @@
 //! the server picks one at start-up. Nothing here knows SQL, HTTP or a cloud.
 
 mod clock;
+mod mail;
 mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{Backend, MigrationReport, Store, StoreError, StoreTx};
