@@ -4,10 +4,14 @@
 //! that hold a rule (an id, an audit event, a piece of PHI) are constructed
 //! through it, so holding one means the rule was applied.
 
+pub mod account;
 pub mod audit;
 pub mod ids;
 pub mod phi;
+pub mod session;
 pub mod time;
+pub mod tokens;
+pub mod validation;
 
 pub use ids::{AccountId, AuditEventId, RequestId};
 pub use phi::Phi;

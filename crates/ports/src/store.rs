@@ -6,7 +6,12 @@
 //! rolls it back.
 
 use async_trait::async_trait;
+use cbt_domain::AccountId;
+use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
+use cbt_domain::session::{Session, SessionId};
+use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
+use time::OffsetDateTime;
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +56,9 @@ pub enum StoreError {
     /// A stored value could not be read back (a corrupt or edited row).
     #[error("stored {what} is unreadable")]
     Corrupt { what: &'static str },
+    /// A unique value is taken (e.g. an email already has an account).
+    #[error("{what} already exists")]
+    Duplicate { what: &'static str },
 }
 
 #[async_trait]
@@ -74,6 +82,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes every connection (graceful shutdown).
     async fn close(&self);
+
+    // Accounts and sessions: reads outside a transaction.
+
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError>;
+
+    async fn account_by_email(&self, email_normalized: &str) -> Result<Option<Account>, StoreError>;
+
+    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
+
+    /// The account's sessions, oldest first.
+    async fn sessions_of(&self, account: AccountId) -> Result<Vec<Session>, StoreError>;
+
+    /// Records activity on a session (a single statement, no transaction).
+    async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -83,4 +105,38 @@ pub trait StoreTx: Send {
     async fn append_audit(&mut self, key: &AuditKey, event: &AuditEvent) -> Result<i64, StoreError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// `Duplicate` when the normalised email is taken.
+    async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError>;
+
+    /// Replaces every mutable column of the account with `account`'s.
+    async fn update_account(&mut self, account: &Account) -> Result<(), StoreError>;
+
+    async fn account_by_id(&mut self, id: AccountId) -> Result<Option<Account>, StoreError>;
+
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
+
+    /// The account's sessions of every stage, oldest first.
+    async fn sessions_of(&mut self, account: AccountId) -> Result<Vec<Session>, StoreError>;
+
+    /// Deletes one session of `account`; false when it is not theirs or gone.
+    async fn delete_session(&mut self, account: AccountId, id: SessionId) -> Result<bool, StoreError>;
+
+    /// Deletes all of `account`'s sessions except `keep`; returns how many.
+    async fn delete_sessions(&mut self, account: AccountId, keep: Option<SessionId>) -> Result<u64, StoreError>;
+
+    async fn insert_token(&mut self, token: &OneTimeToken) -> Result<(), StoreError>;
+
+    /// Removes and returns the token with this hash and purpose, if any
+    /// (single use: a second call finds nothing). Expiry is the caller's.
+    async fn take_token(&mut self, token_hash: &[u8], purpose: TokenPurpose) -> Result<Option<OneTimeToken>, StoreError>;
+
+    /// Deletes every token of `account` for `purpose`.
+    async fn delete_tokens(&mut self, account: AccountId, purpose: TokenPurpose) -> Result<u64, StoreError>;
+
+    async fn rate_bucket(&mut self, bucket: &str) -> Result<Option<BucketState>, StoreError>;
+
+    async fn save_rate_bucket(&mut self, bucket: &str, state: &BucketState) -> Result<(), StoreError>;
+
+    async fn delete_rate_bucket(&mut self, bucket: &str) -> Result<(), StoreError>;
 }

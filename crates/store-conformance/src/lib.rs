@@ -142,15 +142,179 @@ macro_rules! conformance_suite {
             rolled_back_transaction_leaves_no_trace,
             concurrent_appends_keep_one_gapless_chain,
             readiness_reports_an_unreachable_database,
+            accounts::accounts_round_trip_and_emails_are_unique,
+            accounts::checklist_25_sessions_are_scoped_to_their_account,
+            accounts::checklist_8_one_time_tokens_are_single_use,
+            accounts::checklist_4_rate_buckets_persist,
         );
     };
-    (@cases $make:expr; $($case:ident,)+) => {
+    (@cases $make:expr; $($($path:ident)::+,)+) => {
         $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() {
-                let Some((store, _guard)) = $make.await else { return };
-                $crate::$case(store).await;
-            }
+            $crate::conformance_suite!(@one $make; $($path)::+);
         )+
     };
+    (@one $make:expr; $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some((store, _guard)) = $make.await else { return };
+            $crate::$case(store).await;
+        }
+    };
+    (@one $make:expr; $module:ident :: $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $case() {
+            let Some((store, _guard)) = $make.await else { return };
+            $crate::$module::$case(store).await;
+        }
+    };
+}
+
+pub mod accounts {
+    //! Accounts, sessions, one-time tokens and rate buckets.
+
+    use std::sync::Arc;
+
+    use cbt_domain::AccountId;
+    use cbt_domain::account::Account;
+    use cbt_domain::session::{Session, SessionStage};
+    use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
+    use cbt_ports::{Store, StoreError};
+    use time::{Duration, OffsetDateTime};
+
+    pub fn now() -> OffsetDateTime {
+        cbt_domain::time::to_storage_precision(OffsetDateTime::now_utc())
+    }
+
+    pub fn account(email: &str) -> Account {
+        let t = now();
+        Account {
+            id: AccountId::new(),
+            email: email.to_owned(),
+            email_normalized: email.to_lowercase(),
+            full_name: "Dr Test Therapist".into(),
+            credential: "LPC 000".into(),
+            password_hash: Some("$2b$12$hash".into()),
+            email_verified_at: None,
+            mfa_secret_sealed: None,
+            mfa_enabled_at: None,
+            mfa_last_step: None,
+            password_changed_at: t,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    pub async fn saved(store: &Arc<dyn Store>, email: &str) -> Account {
+        let a = account(email);
+        let mut tx = store.begin().await.expect("begin");
+        tx.insert_account(&a).await.expect("insert");
+        tx.commit().await.expect("commit");
+        a
+    }
+
+    fn session(account: AccountId, token: u8, at: OffsetDateTime) -> Session {
+        Session::start(vec![token; 32], account, SessionStage::Full, at, Some("192.0.2.1".into()), Some("UA".into()))
+    }
+
+    /// Accounts read back exactly; the normalised email is unique.
+    pub async fn accounts_round_trip_and_emails_are_unique(store: Arc<dyn Store>) {
+        let mut a = saved(&store, "Ann@Example.org").await;
+        assert_eq!(store.account_by_email("ann@example.org").await.expect("read"), Some(a.clone()));
+        assert_eq!(store.account_by_id(a.id).await.expect("read"), Some(a.clone()));
+        assert_eq!(store.account_by_email("nobody@example.org").await.expect("read"), None);
+        let dup = account("ANN@example.org");
+        let mut tx = store.begin().await.expect("begin");
+        match tx.insert_account(&dup).await {
+            Err(StoreError::Duplicate { .. }) => {}
+            other => panic!("expected Duplicate, got {other:?}"),
+        }
+        drop(tx);
+        a.email_verified_at = Some(now());
+        a.mfa_secret_sealed = Some(vec![1, 2, 3]);
+        a.mfa_last_step = Some(42);
+        let mut tx = store.begin().await.expect("begin");
+        tx.update_account(&a).await.expect("update");
+        assert_eq!(tx.account_by_id(a.id).await.expect("read in tx"), Some(a.clone()));
+        tx.commit().await.expect("commit");
+        assert_eq!(store.account_by_id(a.id).await.expect("read"), Some(a));
+    }
+
+    /// Sessions are found by token hash, listed oldest first, and deleted
+    /// only by their own account.
+    pub async fn checklist_25_sessions_are_scoped_to_their_account(store: Arc<dyn Store>) {
+        let ann = saved(&store, "ann@example.org").await;
+        let bob = saved(&store, "bob@example.org").await;
+        let t = now();
+        let s1 = session(ann.id, 1, t);
+        let s2 = session(ann.id, 2, t + Duration::seconds(1));
+        let s3 = session(ann.id, 3, t + Duration::seconds(2));
+        let sb = session(bob.id, 9, t);
+        let mut tx = store.begin().await.expect("begin");
+        for s in [&s1, &s2, &s3, &sb] {
+            tx.insert_session(s).await.expect("insert");
+        }
+        tx.commit().await.expect("commit");
+        assert_eq!(store.session_by_token_hash(&[2; 32]).await.expect("read"), Some(s2.clone()));
+        assert_eq!(store.session_by_token_hash(&[7; 32]).await.expect("read"), None);
+        let ids: Vec<_> = store.sessions_of(ann.id).await.expect("list").into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, vec![s1.id, s2.id, s3.id]);
+
+        let later = t + Duration::minutes(5);
+        store.touch_session(s1.id, later).await.expect("touch");
+        assert_eq!(store.session_by_token_hash(&[1; 32]).await.expect("read").map(|s| s.last_seen_at), Some(later));
+
+        let mut tx = store.begin().await.expect("begin");
+        assert!(!tx.delete_session(bob.id, s1.id).await.expect("delete"), "not Bob's session");
+        assert!(tx.delete_session(ann.id, s1.id).await.expect("delete"));
+        assert_eq!(tx.delete_sessions(ann.id, Some(s3.id)).await.expect("delete others"), 1);
+        tx.commit().await.expect("commit");
+        let left: Vec<_> = store.sessions_of(ann.id).await.expect("list").into_iter().map(|s| s.id).collect();
+        assert_eq!(left, vec![s3.id]);
+        assert_eq!(store.sessions_of(bob.id).await.expect("list").len(), 1, "Bob's untouched");
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(tx.delete_sessions(ann.id, None).await.expect("delete all"), 1);
+        tx.commit().await.expect("commit");
+        assert!(store.sessions_of(ann.id).await.expect("list").is_empty());
+    }
+
+    /// A one-time token is taken once, for its purpose only.
+    pub async fn checklist_8_one_time_tokens_are_single_use(store: Arc<dyn Store>) {
+        let ann = saved(&store, "ann@example.org").await;
+        let t = now();
+        let token = OneTimeToken {
+            token_hash: vec![5; 32],
+            account_id: ann.id,
+            purpose: TokenPurpose::ResetPassword,
+            email_normalized: None,
+            created_at: t,
+            expires_at: t + Duration::minutes(30),
+        };
+        let mut tx = store.begin().await.expect("begin");
+        tx.insert_token(&token).await.expect("insert");
+        assert_eq!(tx.take_token(&[5; 32], TokenPurpose::VerifyEmail).await.expect("take"), None, "other purpose");
+        assert_eq!(tx.take_token(&[5; 32], TokenPurpose::ResetPassword).await.expect("take"), Some(token.clone()));
+        assert_eq!(tx.take_token(&[5; 32], TokenPurpose::ResetPassword).await.expect("take"), None, "single use");
+        tx.insert_token(&token).await.expect("insert again");
+        assert_eq!(tx.delete_tokens(ann.id, TokenPurpose::ResetPassword).await.expect("delete"), 1);
+        assert_eq!(tx.take_token(&[5; 32], TokenPurpose::ResetPassword).await.expect("take"), None);
+        tx.commit().await.expect("commit");
+    }
+
+    /// Rate buckets persist (so limits hold across restarts and instances).
+    pub async fn checklist_4_rate_buckets_persist(store: Arc<dyn Store>) {
+        let t = now();
+        let state = BucketState { window_start: t, count: 7, locked_until: Some(t + Duration::minutes(15)) };
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(tx.rate_bucket("login:ip:x").await.expect("read"), None);
+        tx.save_rate_bucket("login:ip:x", &state).await.expect("save");
+        tx.commit().await.expect("commit");
+        let mut tx = store.begin().await.expect("begin");
+        assert_eq!(tx.rate_bucket("login:ip:x").await.expect("read"), Some(state));
+        let next = BucketState { count: 1, locked_until: None, ..state };
+        tx.save_rate_bucket("login:ip:x", &next).await.expect("save");
+        assert_eq!(tx.rate_bucket("login:ip:x").await.expect("read"), Some(next));
+        tx.delete_rate_bucket("login:ip:x").await.expect("delete");
+        assert_eq!(tx.rate_bucket("login:ip:x").await.expect("read"), None);
+        tx.commit().await.expect("commit");
+    }
 }

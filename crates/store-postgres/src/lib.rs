@@ -5,11 +5,17 @@
 //! every app instance are serialised by a transaction-scoped advisory lock,
 //! and the audit table refuses UPDATE, DELETE and TRUNCATE.
 
+mod accounts;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use cbt_domain::AccountId;
+use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
+use cbt_domain::session::{Session, SessionId};
+use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -131,6 +137,26 @@ impl Store for PostgresStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        accounts::account_by_id(&self.pool, id).await
+    }
+
+    async fn account_by_email(&self, email_normalized: &str) -> Result<Option<Account>, StoreError> {
+        accounts::account_by_email(&self.pool, email_normalized).await
+    }
+
+    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+        accounts::session_by_token_hash(&self.pool, token_hash).await
+    }
+
+    async fn sessions_of(&self, account: AccountId) -> Result<Vec<Session>, StoreError> {
+        accounts::sessions_of(&self.pool, account).await
+    }
+
+    async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<(), StoreError> {
+        accounts::touch_session(&self.pool, id, now).await
+    }
 }
 
 async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
@@ -231,5 +257,57 @@ impl StoreTx for PostgresTx {
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(backend)
+    }
+
+    async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError> {
+        accounts::insert_account(&mut *self.tx, account).await
+    }
+
+    async fn update_account(&mut self, account: &Account) -> Result<(), StoreError> {
+        accounts::update_account(&mut *self.tx, account).await
+    }
+
+    async fn account_by_id(&mut self, id: AccountId) -> Result<Option<Account>, StoreError> {
+        accounts::account_by_id(&mut *self.tx, id).await
+    }
+
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError> {
+        accounts::insert_session(&mut *self.tx, session).await
+    }
+
+    async fn sessions_of(&mut self, account: AccountId) -> Result<Vec<Session>, StoreError> {
+        accounts::sessions_of(&mut *self.tx, account).await
+    }
+
+    async fn delete_session(&mut self, account: AccountId, id: SessionId) -> Result<bool, StoreError> {
+        accounts::delete_session(&mut *self.tx, account, id).await
+    }
+
+    async fn delete_sessions(&mut self, account: AccountId, keep: Option<SessionId>) -> Result<u64, StoreError> {
+        accounts::delete_sessions(&mut *self.tx, account, keep).await
+    }
+
+    async fn insert_token(&mut self, token: &OneTimeToken) -> Result<(), StoreError> {
+        accounts::insert_token(&mut *self.tx, token).await
+    }
+
+    async fn take_token(&mut self, token_hash: &[u8], purpose: TokenPurpose) -> Result<Option<OneTimeToken>, StoreError> {
+        accounts::take_token(&mut *self.tx, token_hash, purpose).await
+    }
+
+    async fn delete_tokens(&mut self, account: AccountId, purpose: TokenPurpose) -> Result<u64, StoreError> {
+        accounts::delete_tokens(&mut *self.tx, account, purpose).await
+    }
+
+    async fn rate_bucket(&mut self, bucket: &str) -> Result<Option<BucketState>, StoreError> {
+        accounts::rate_bucket(&mut *self.tx, bucket).await
+    }
+
+    async fn save_rate_bucket(&mut self, bucket: &str, state: &BucketState) -> Result<(), StoreError> {
+        accounts::save_rate_bucket(&mut *self.tx, bucket, state).await
+    }
+
+    async fn delete_rate_bucket(&mut self, bucket: &str) -> Result<(), StoreError> {
+        accounts::delete_rate_bucket(&mut *self.tx, bucket).await
     }
 }
