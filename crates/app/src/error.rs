@@ -2,10 +2,28 @@
 //! into a status and a page; nothing in a variant's text is PHI.
 
 use cbt_domain::audit::ChainBreak;
+use cbt_domain::validation::FieldErrors;
 use cbt_ports::StoreError;
+use time::OffsetDateTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// Input broke a rule; each error names its field.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// Sign-in failed. Deliberately says nothing more (checklist 3).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// Too many attempts; try again at `until` (checklist 4, 5).
+    #[error("too many attempts")]
+    RateLimited { until: OffsetDateTime },
+    /// A verification or reset link that is unknown, used, expired or
+    /// altered. Which of these is not said.
+    #[error("this link is invalid or has expired")]
+    InvalidLink,
+    /// Missing, or belonging to another account: the same answer.
+    #[error("not found")]
+    NotFound,
     /// The database (or another required dependency) cannot serve now.
     #[error("service unavailable: {0}")]
     Unavailable(String),

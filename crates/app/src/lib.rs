@@ -5,29 +5,72 @@
 //! together with the audit event that records it in one store transaction.
 //! It knows no HTTP and no SQL.
 
+pub mod accounts;
 mod audit_log;
 mod error;
+pub mod passwords;
+mod signed_links;
 mod system;
 
 use std::sync::Arc;
 
 use cbt_domain::audit::AuditKey;
-use cbt_ports::{Clock, Store};
+use cbt_ports::{Clock, Mailer, Store};
 
 pub use audit_log::AuditVerification;
 pub use error::AppError;
+use passwords::PasswordHasher;
+use signed_links::LinkSigner;
+
+/// Deployment choices the use cases follow.
+#[derive(Clone, Debug)]
+pub struct AppSettings {
+    /// Base of every link in an email, e.g. `https://cbt.example.org`.
+    pub public_url: String,
+    /// bcrypt cost (12 unless configured higher; tests may go lower).
+    pub password_hash_cost: u32,
+    /// bcrypt hashes allowed to run at once.
+    pub password_hash_workers: usize,
+}
+
+/// The keys the use cases need, from the server's secrets.
+pub struct AppKeys<'a> {
+    pub audit: &'a [u8],
+    /// Signs links (HS256).
+    pub links: &'a [u8],
+}
+
+/// The ports the use cases run on.
+pub struct AppPorts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<dyn Mailer>,
+}
 
 /// Everything a use case needs, shared by all requests.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
     audit_key: Arc<AuditKey>,
+    hasher: PasswordHasher,
+    links: Arc<LinkSigner>,
+    settings: Arc<AppSettings>,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, audit_key: AuditKey) -> Self {
-        Self { store, clock, audit_key: Arc::new(audit_key) }
+    pub fn new(ports: AppPorts, keys: AppKeys<'_>, settings: AppSettings) -> Result<Self, AppError> {
+        let hasher = PasswordHasher::new(settings.password_hash_cost, settings.password_hash_workers)?;
+        Ok(Self {
+            store: ports.store,
+            clock: ports.clock,
+            mailer: ports.mailer,
+            audit_key: Arc::new(AuditKey::new(keys.audit)),
+            hasher,
+            links: Arc::new(LinkSigner::new(keys.links)),
+            settings: Arc::new(settings),
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -36,5 +79,9 @@ impl App {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.settings
     }
 }

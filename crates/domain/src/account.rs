@@ -213,7 +213,10 @@ mod tests {
             NewPassword::parse("My-ann.therapist-9", Some(&email())).unwrap_err(),
             vec![PasswordRule::ContainsEmail]
         );
-        assert_eq!(NewPassword::parse("abc", None).unwrap_err(), vec![PasswordRule::TooShort, PasswordRule::TooFewCategories]);
+        assert_eq!(
+            NewPassword::parse("abc", None).unwrap_err(),
+            vec![PasswordRule::TooShort, PasswordRule::TooFewCategories]
+        );
     }
 
     #[test]

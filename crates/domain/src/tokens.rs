@@ -79,7 +79,9 @@ pub struct BucketState {
 pub enum RateDecision {
     Allowed,
     /// Refused until this time.
-    Limited { until: OffsetDateTime },
+    Limited {
+        until: OffsetDateTime,
+    },
 }
 
 impl RateRule {

@@ -129,7 +129,11 @@ pub trait StoreTx: Send {
 
     /// Removes and returns the token with this hash and purpose, if any
     /// (single use: a second call finds nothing). Expiry is the caller's.
-    async fn take_token(&mut self, token_hash: &[u8], purpose: TokenPurpose) -> Result<Option<OneTimeToken>, StoreError>;
+    async fn take_token(
+        &mut self,
+        token_hash: &[u8],
+        purpose: TokenPurpose,
+    ) -> Result<Option<OneTimeToken>, StoreError>;
 
     /// Deletes every token of `account` for `purpose`.
     async fn delete_tokens(&mut self, account: AccountId, purpose: TokenPurpose) -> Result<u64, StoreError>;

@@ -53,6 +53,22 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("CBT_TRUSTED_PROXIES", "(none)", "Comma-separated IPs of TLS-terminating proxies in front of the app."),
     ("CBT_BODY_LIMIT_BYTES", "1048576", "Largest request body accepted (larger gets 413)."),
     ("CBT_REQUEST_TIMEOUT_SECONDS", "30", "Longest a request may run before it is answered with 503."),
+    ("CBT_PASSWORD_HASH_COST", "12", "bcrypt cost; at least 12 in production (lower only to speed up local tests)."),
+    (
+        "CBT_PASSWORD_HASH_WORKERS",
+        "1",
+        "Password hashes computed at once (the rest queue, so sign-in floods cannot starve other requests).",
+    ),
+    (
+        "CBT_SMTP_HOST",
+        "(none)",
+        "Mail server. Unset locally: mails are written to `<data_dir>/outbox/` instead. Required in production.",
+    ),
+    ("CBT_SMTP_PORT", "465 / 587 / 25", "Mail server port (default by security mode)."),
+    ("CBT_SMTP_SECURITY", "tls", "`tls` (implicit TLS), `starttls` (required) or `plain` (loopback only)."),
+    ("CBT_SMTP_USERNAME", "(none)", "Mail server user name."),
+    ("CBT_SMTP_PASSWORD[_FILE]", "(none)", "Mail server password."),
+    ("CBT_MAIL_FROM", "CBT Assistant Pro <no-reply@localhost>", "Sender of every email."),
     ("CBT_LOG_FORMAT", "auto", "`auto` (JSON in production, text locally), `json` or `text`."),
     ("CBT_LOG_LEVEL", "info", "Log filter, e.g. `info` or `cbt_web=debug,info`."),
     ("CBT_SESSION_SECRET[_FILE]", "generated locally", "Key for session tokens (at least 32 bytes)."),
@@ -81,6 +97,15 @@ pub struct Settings {
     pub request_timeout_seconds: u64,
     pub log_format: LogFormat,
     pub log_level: String,
+    pub password_hash_cost: u32,
+    pub password_hash_workers: usize,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_security: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_password_file: Option<PathBuf>,
+    pub mail_from: String,
     pub session_secret: Option<String>,
     pub session_secret_file: Option<PathBuf>,
     pub csrf_secret: Option<String>,
@@ -110,6 +135,15 @@ impl Default for Settings {
             request_timeout_seconds: 30,
             log_format: LogFormat::Auto,
             log_level: "info".into(),
+            password_hash_cost: 12,
+            password_hash_workers: 1,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: "tls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_password_file: None,
+            mail_from: "CBT Assistant Pro <no-reply@localhost>".into(),
             session_secret: None,
             session_secret_file: None,
             csrf_secret: None,
@@ -168,6 +202,18 @@ impl Settings {
         self.public_url.starts_with("https://")
     }
 
+    /// `scheme://host[:port]` of the public URL.
+    pub fn public_origin(&self) -> String {
+        let url = self.public_url.trim_end_matches('/');
+        match url.find("://") {
+            Some(i) => match url[i + 3..].find('/') {
+                Some(slash) => url[..i + 3 + slash].to_owned(),
+                None => url.to_owned(),
+            },
+            None => url.to_owned(),
+        }
+    }
+
     pub fn trusted_proxy_list(&self) -> Result<Vec<IpAddr>, ConfigProblem> {
         self.trusted_proxies
             .split(',')
@@ -200,6 +246,12 @@ impl Settings {
         if self.request_timeout_seconds == 0 {
             out.push(ConfigProblem("CBT_REQUEST_TIMEOUT_SECONDS must be at least 1".into()));
         }
+        if !(4..=31).contains(&self.password_hash_cost) {
+            out.push(ConfigProblem("CBT_PASSWORD_HASH_COST must be between 4 and 31".into()));
+        }
+        if self.password_hash_workers == 0 {
+            out.push(ConfigProblem("CBT_PASSWORD_HASH_WORKERS must be at least 1".into()));
+        }
         let url = self.effective_database_url();
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         if !postgres && !url.starts_with("sqlite:") {
@@ -219,6 +271,14 @@ impl Settings {
         }
         if !self.https() {
             out.push(ConfigProblem("CBT_PUBLIC_URL must be an https:// URL in production".into()));
+        }
+        if self.password_hash_cost < 12 {
+            out.push(ConfigProblem("CBT_PASSWORD_HASH_COST must be at least 12 in production".into()));
+        }
+        if self.smtp_host.is_none() {
+            out.push(ConfigProblem(
+                "CBT_SMTP_HOST is not set (production sends verification and password-reset emails)".into(),
+            ));
         }
         if !self.bind.ip().is_loopback() && proxies.is_empty() {
             out.push(ConfigProblem(format!(
@@ -246,6 +306,7 @@ mod tests {
             env: Environment::Production,
             public_url: "https://cbt.example.org".into(),
             database_url: Some("postgres://db.internal/cbt?sslmode=verify-full".into()),
+            smtp_host: Some("smtp.example.org".into()),
             ..Settings::default()
         }
     }

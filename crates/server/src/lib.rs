@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use cbt_app::App;
-use cbt_domain::audit::{AuditAction, AuditKey, AuditOutcome};
-use cbt_ports::{Clock, Store};
+use cbt_app::{App, AppKeys, AppPorts, AppSettings};
+use cbt_domain::audit::{AuditAction, AuditOutcome};
+use cbt_mail::{OutboxMailer, SmtpMailer, SmtpSecurity, SmtpSettings};
+use cbt_ports::{Clock, Mailer, Store};
 use cbt_store_postgres::{PoolSettings, PostgresStore};
 use cbt_store_sqlite::SqliteStore;
 use cbt_web::WebSettings;
@@ -39,9 +40,57 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>
     }
 }
 
+/// SMTP when `CBT_SMTP_HOST` is set; otherwise (local mode) `.eml` files in
+/// `<data_dir>/outbox/`.
+pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
+    let Some(host) = settings.smtp_host.clone() else {
+        let outbox = OutboxMailer::new(settings.data_dir.join("outbox"), &settings.mail_from)
+            .map_err(|e| anyhow::anyhow!("CBT_DATA_DIR: {e}"))?;
+        return Ok(Arc::new(outbox));
+    };
+    let security: SmtpSecurity =
+        settings.smtp_security.parse().map_err(|e| anyhow::anyhow!("CBT_SMTP_SECURITY: {e}"))?;
+    let password = match (&settings.smtp_password, &settings.smtp_password_file) {
+        (Some(p), _) => Some(p.clone()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("CBT_SMTP_PASSWORD_FILE: cannot read {}", file.display()))?
+                .trim_end_matches(['\r', '\n'])
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let smtp = SmtpMailer::new(SmtpSettings {
+        host,
+        port: settings.smtp_port.unwrap_or_else(|| security.default_port()),
+        security,
+        username: settings.smtp_username.clone(),
+        password,
+        from: settings.mail_from.clone(),
+        timeout: Duration::from_secs(30),
+    })
+    .map_err(|e| anyhow::anyhow!("CBT_SMTP_{}: {e}", e.field().to_uppercase()))?;
+    Ok(Arc::new(smtp))
+}
+
 /// The use-case layer over a store, keyed with the configured secrets.
-pub fn application(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secrets: &Secrets) -> App {
-    App::new(store, clock, AuditKey::new(secrets.audit.expose()))
+pub fn application(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    secrets: &Secrets,
+) -> anyhow::Result<App> {
+    let app = App::new(
+        AppPorts { store, clock, mailer },
+        AppKeys { audit: secrets.audit.expose(), links: secrets.jwt.expose() },
+        AppSettings {
+            public_url: settings.public_url.clone(),
+            password_hash_cost: settings.password_hash_cost,
+            password_hash_workers: settings.password_hash_workers,
+        },
+    )?;
+    Ok(app)
 }
 
 pub fn web_settings(settings: &Settings) -> WebSettings {
@@ -50,6 +99,7 @@ pub fn web_settings(settings: &Settings) -> WebSettings {
         https: settings.https(),
         body_limit: settings.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+        public_origin: settings.public_origin(),
     }
 }
 
@@ -61,20 +111,31 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects, migrates, records the start in the audit log and binds.
+    /// Binds `CBT_BIND`, then [`Application::build_on`].
     pub async fn build(settings: &Settings, secrets: &Secrets, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("CBT_BIND: cannot listen on {}", settings.bind))?;
+        Self::build_on(listener, settings, secrets, clock).await
+    }
+
+    /// Connects, migrates and records the start in the audit log, serving
+    /// on `listener` (tests bind first so links can name the port).
+    pub async fn build_on(
+        listener: TcpListener,
+        settings: &Settings,
+        secrets: &Secrets,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         let store = connect_store(settings).await?;
         let report = store.migrate().await.context("database migration failed")?;
-        let app = application(store, clock, secrets);
+        let app = application(settings, store, clock, mailer(settings)?, secrets)?;
         if !report.applied.is_empty() {
             tracing::info!(applied = ?report.applied, schema = report.current, "migrations applied");
             app.record_system_event(AuditAction::SchemaMigrated, AuditOutcome::Success).await?;
         }
         app.record_system_event(AuditAction::ServerStarted, AuditOutcome::Success).await?;
-        let listener = TcpListener::bind(settings.bind)
-            .await
-            .with_context(|| format!("CBT_BIND: cannot listen on {}", settings.bind))?;
-        let router = cbt_web::router(app.clone(), web_settings(settings));
+        let router = cbt_web::router(app.clone(), web_settings(settings), secrets.csrf.expose());
         Ok(Self { listener, router, app })
     }
 

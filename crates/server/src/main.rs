@@ -9,7 +9,7 @@ use cbt_app::AuditVerification;
 use cbt_ports::SystemClock;
 use cbt_server::config::{LogFormat, SETTINGS, Settings};
 use cbt_server::secrets::{self, Generate};
-use cbt_server::{Application, application, connect_store, logging, shutdown_signal};
+use cbt_server::{Application, application, connect_store, logging, mailer, shutdown_signal};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -122,7 +122,7 @@ async fn serve(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Resul
 async fn migrate(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
     let store = connect_store(settings).await?;
     let report = store.migrate().await?;
-    let app = application(store.clone(), Arc::new(SystemClock), secrets);
+    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets)?;
     if !report.applied.is_empty() {
         app.record_system_event(
             cbt_domain::audit::AuditAction::SchemaMigrated,
@@ -137,7 +137,7 @@ async fn migrate(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Res
 
 async fn audit_verify(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
     let store = connect_store(settings).await?;
-    let app = application(store.clone(), Arc::new(SystemClock), secrets);
+    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets)?;
     app.readiness().await?;
     let outcome = app.verify_audit_log().await?;
     store.close().await;
@@ -171,6 +171,27 @@ fn config_check(settings: &Settings) -> ExitCode {
     println!("request_timeout_seconds     = {}", settings.request_timeout_seconds);
     println!("log_format                  = {:?}", settings.log_format);
     println!("log_level                   = {}", settings.log_level);
+    println!("password_hash_cost          = {}", settings.password_hash_cost);
+    println!("password_hash_workers       = {}", settings.password_hash_workers);
+    println!(
+        "smtp_host                   = {}",
+        settings.smtp_host.as_deref().unwrap_or("(none: mails go to the outbox folder)")
+    );
+    println!(
+        "smtp_port                   = {}",
+        settings.smtp_port.map(|p| p.to_string()).unwrap_or_else(|| "(by security mode)".into())
+    );
+    println!("smtp_security               = {}", settings.smtp_security);
+    println!("smtp_username               = {}", settings.smtp_username.as_deref().unwrap_or("(none)"));
+    println!(
+        "smtp_password               = {}",
+        if settings.smtp_password.is_some() || settings.smtp_password_file.is_some() {
+            "set (value redacted)"
+        } else {
+            "(none)"
+        }
+    );
+    println!("mail_from                   = {}", settings.mail_from);
     match secrets::resolve(settings, Generate::No) {
         Ok(s) => {
             for (name, source) in &s.sources {

@@ -9,11 +9,10 @@ use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::StoreError;
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Row};
-use uuid::Uuid;
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::backend;
-
 
 const ACCOUNT_COLUMNS: &str = "id, email, email_normalized, full_name, credential, password_hash, email_verified_at, \
     mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, updated_at";
@@ -101,8 +100,7 @@ pub async fn update_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     }
 }
 
-const SESSION_COLUMNS: &str =
-    "id, token_hash, account_id, stage, created_at, last_seen_at, expires_at, ip, user_agent";
+const SESSION_COLUMNS: &str = "id, token_hash, account_id, stage, created_at, last_seen_at, expires_at, ip, user_agent";
 
 fn session(r: &PgRow) -> Result<Session, StoreError> {
     let stage: String = r.try_get("stage").map_err(backend)?;

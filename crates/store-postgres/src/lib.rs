@@ -291,7 +291,11 @@ impl StoreTx for PostgresTx {
         accounts::insert_token(&mut *self.tx, token).await
     }
 
-    async fn take_token(&mut self, token_hash: &[u8], purpose: TokenPurpose) -> Result<Option<OneTimeToken>, StoreError> {
+    async fn take_token(
+        &mut self,
+        token_hash: &[u8],
+        purpose: TokenPurpose,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
         accounts::take_token(&mut *self.tx, token_hash, purpose).await
     }
 

@@ -113,8 +113,7 @@ pub async fn update_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     }
 }
 
-const SESSION_COLUMNS: &str =
-    "id, token_hash, account_id, stage, created_at, last_seen_at, expires_at, ip, user_agent";
+const SESSION_COLUMNS: &str = "id, token_hash, account_id, stage, created_at, last_seen_at, expires_at, ip, user_agent";
 
 fn session(r: &SqliteRow) -> Result<Session, StoreError> {
     let id: String = r.try_get("id").map_err(backend)?;
@@ -165,7 +164,11 @@ pub async fn insert_session<'e>(e: impl SqliteExecutor<'e>, s: &Session) -> Resu
     .map_err(backend)
 }
 
-pub async fn touch_session<'e>(e: impl SqliteExecutor<'e>, id: SessionId, now: OffsetDateTime) -> Result<(), StoreError> {
+pub async fn touch_session<'e>(
+    e: impl SqliteExecutor<'e>,
+    id: SessionId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
         .bind(unix_micros(now))
         .bind(id.to_string())
@@ -175,7 +178,11 @@ pub async fn touch_session<'e>(e: impl SqliteExecutor<'e>, id: SessionId, now: O
         .map_err(backend)
 }
 
-pub async fn delete_session<'e>(e: impl SqliteExecutor<'e>, account: AccountId, id: SessionId) -> Result<bool, StoreError> {
+pub async fn delete_session<'e>(
+    e: impl SqliteExecutor<'e>,
+    account: AccountId,
+    id: SessionId,
+) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM sessions WHERE id = ? AND account_id = ?")
         .bind(id.to_string())
         .bind(account.to_string())

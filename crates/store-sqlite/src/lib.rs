@@ -18,11 +18,11 @@ use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
-use time::OffsetDateTime;
 use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -318,7 +318,11 @@ impl StoreTx for SqliteTx {
         accounts::insert_token(&mut *self.tx, token).await
     }
 
-    async fn take_token(&mut self, token_hash: &[u8], purpose: TokenPurpose) -> Result<Option<OneTimeToken>, StoreError> {
+    async fn take_token(
+        &mut self,
+        token_hash: &[u8],
+        purpose: TokenPurpose,
+    ) -> Result<Option<OneTimeToken>, StoreError> {
         accounts::take_token(&mut *self.tx, token_hash, purpose).await
     }
 

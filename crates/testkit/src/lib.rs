@@ -21,6 +21,7 @@ mod database;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use cbt_mail::test_server::SmtpCapture;
 use cbt_ports::ManualClock;
 use cbt_server::Application;
 use cbt_server::config::Settings;
@@ -53,12 +54,15 @@ pub fn report_skip(suite: &str, why: &str) {
     }
 }
 
-/// Settings for a test instance: loopback, port 0, its own data folder.
+/// Settings for a test instance: loopback, port 0, its own data folder,
+/// a low bcrypt cost (tests hash many passwords; production refuses < 12).
 pub fn test_settings(data_dir: PathBuf, database_url: &str) -> Settings {
     Settings {
         bind: "127.0.0.1:0".parse().expect("loopback"),
         data_dir,
         database_url: Some(database_url.to_owned()),
+        password_hash_cost: 4,
+        password_hash_workers: 2,
         ..Settings::default()
     }
 }
@@ -67,6 +71,8 @@ pub fn test_settings(data_dir: PathBuf, database_url: &str) -> Settings {
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
     pub address: String,
+    /// The SMTP server the app sends its mail to.
+    pub mail: SmtpCapture,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub settings: Settings,
@@ -80,11 +86,24 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the app on `db` with a fresh data folder.
     pub async fn spawn(db: TestDatabase) -> Self {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// Starts the app with adjusted settings.
+    pub async fn spawn_with(db: TestDatabase, adjust: impl FnOnce(&mut Settings)) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let settings = test_settings(data_dir.path().join("data"), &db.url);
+        let mail = SmtpCapture::start().await;
+        let mut settings = test_settings(data_dir.path().join("data"), &db.url);
+        settings.smtp_host = Some("127.0.0.1".into());
+        settings.smtp_port = Some(mail.port());
+        settings.smtp_security = "plain".into();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        settings.public_url = format!("http://127.0.0.1:{port}");
+        adjust(&mut settings);
         let secrets = secrets::resolve(&settings, Generate::Yes).expect("secrets");
         let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
-        let server = Application::build(&settings, &secrets, clock.clone()).await.expect("build app");
+        let server = Application::build_on(listener, &settings, &secrets, clock.clone()).await.expect("build app");
         let address = format!("http://{}", server.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
@@ -95,9 +114,14 @@ impl TestApp {
                 .await
                 .expect("serve");
         });
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .expect("client");
         Self {
             address,
+            mail,
             client,
             clock,
             settings,

@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use cbt_app::AppError;
 use cbt_domain::RequestId;
 use serde::Serialize;
@@ -26,6 +26,19 @@ use crate::request_id::RequestIdExt;
 #[derive(Debug)]
 pub enum WebError {
     NotFound,
+    /// Pages redirect to the sign-in page; the API answers 401.
+    SignInRequired,
+    /// A state-changing request failed the CSRF checks.
+    CsrfRejected,
+    PayloadTooLarge,
+    /// Too many attempts; `Retry-After` says how long to wait.
+    RateLimited {
+        until: time::OffsetDateTime,
+    },
+    /// A verification or reset link that cannot be used.
+    InvalidLink,
+    /// Input broke rules; the API lists them per field.
+    Invalid(cbt_domain::validation::FieldErrors),
     /// A dependency (the database) cannot serve now.
     Unavailable(String),
     /// Our fault. The cause is logged with the request id, never shown.
@@ -36,31 +49,86 @@ impl From<AppError> for WebError {
     fn from(e: AppError) -> Self {
         match e {
             AppError::Unavailable(cause) => WebError::Unavailable(cause),
+            AppError::NotFound => WebError::NotFound,
+            AppError::RateLimited { until } => WebError::RateLimited { until },
+            AppError::InvalidLink => WebError::InvalidLink,
+            AppError::Invalid(errors) => WebError::Invalid(errors),
+            AppError::InvalidCredentials => WebError::SignInRequired,
             other => WebError::Internal(other.to_string()),
         }
     }
 }
 
 /// What the renderer needs to draw an error response.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PendingError {
     /// Logged, never shown.
     pub cause: Option<String>,
+    /// A safe sentence replacing the status's standard one.
+    pub detail: Option<String>,
+    /// Per-field problems (listed in problem+json).
+    pub fields: Vec<(String, String)>,
 }
 
 /// Marks a response whose body is already the final error page.
 #[derive(Clone, Copy, Debug)]
 struct Rendered;
 
+/// A page a handler drew itself with an error status (a form shown again
+/// with its errors): the renderer leaves it alone.
+pub fn rendered(status: StatusCode, mut response: Response) -> Response {
+    *response.status_mut() = status;
+    response.extensions_mut().insert(Rendered);
+    response
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
-        let (status, cause) = match self {
-            WebError::NotFound => (StatusCode::NOT_FOUND, None),
-            WebError::Unavailable(cause) => (StatusCode::SERVICE_UNAVAILABLE, Some(cause)),
-            WebError::Internal(cause) => (StatusCode::INTERNAL_SERVER_ERROR, Some(cause)),
+        let mut pending = PendingError::default();
+        let mut retry_after = None;
+        let status = match self {
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::SignInRequired => StatusCode::UNAUTHORIZED,
+            WebError::CsrfRejected => StatusCode::FORBIDDEN,
+            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::InvalidLink => {
+                pending.detail =
+                    Some("This link is invalid, was already used or has expired. Ask for a new one.".into());
+                StatusCode::BAD_REQUEST
+            }
+            WebError::RateLimited { until } => {
+                let now = time::OffsetDateTime::now_utc();
+                let seconds = (until - now).whole_seconds().max(1);
+                retry_after = Some(seconds);
+                pending.detail = Some(format!(
+                    "Too many attempts. Try again after {:02}:{:02} UTC (in about {} minute{}).",
+                    until.hour(),
+                    until.minute(),
+                    (seconds + 59) / 60,
+                    if (seconds + 59) / 60 == 1 { "" } else { "s" }
+                ));
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            WebError::Invalid(errors) => {
+                pending.fields = errors.0.into_iter().map(|e| (e.field.to_owned(), e.message)).collect();
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            WebError::Unavailable(cause) => {
+                pending.cause = Some(cause);
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            WebError::Internal(cause) => {
+                pending.cause = Some(cause);
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         let mut response = status.into_response();
-        response.extensions_mut().insert(PendingError { cause });
+        if let Some(seconds) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response.extensions_mut().insert(pending);
         response
     }
 }
@@ -80,7 +148,10 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
         400 => ("Bad request", "The request could not be understood."),
         401 => ("Sign-in required", "Please sign in to continue."),
-        403 => ("Forbidden", "This request was refused."),
+        403 => (
+            "Request refused",
+            "This form has expired or was sent from another site. Go back, reload the page and try again.",
+        ),
         404 => ("Not found", "There is nothing at this address."),
         405 => ("Method not allowed", "This address does not accept that kind of request."),
         408 => ("Request timeout", "The request took too long to arrive."),
@@ -105,6 +176,12 @@ struct ErrorPage<'a> {
 }
 
 #[derive(Serialize)]
+struct FieldProblem<'a> {
+    field: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
 struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
@@ -112,6 +189,8 @@ struct Problem<'a> {
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldProblem<'a>>,
     request_id: String,
 }
 
@@ -126,26 +205,41 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
     if status.as_u16() < 400 || response.extensions().get::<Rendered>().is_some() {
         return response;
     }
-    if let Some(PendingError { cause: Some(cause) }) = response.extensions().get::<PendingError>()
+    let pending = response.extensions().get::<PendingError>().cloned().unwrap_or_default();
+    if let Some(cause) = &pending.cause
         && status.is_server_error()
     {
         tracing::error!(%request_id, status = status.as_u16(), cause = cause.as_str(), "request failed");
     }
+    if status == StatusCode::UNAUTHORIZED && !wants_json {
+        // A page that needs a signed-in therapist: go and sign in.
+        let mut redirect = Redirect::to("/login").into_response();
+        redirect.extensions_mut().insert(Rendered);
+        return redirect;
+    }
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    let body = draw(status, request_id, wants_json, &mut parts.headers);
+    let body = draw(status, request_id, wants_json, &pending, &mut parts.headers);
     parts.extensions.insert(Rendered);
     Response::from_parts(parts, body)
 }
 
-fn draw(status: StatusCode, request_id: RequestId, json: bool, headers: &mut axum::http::HeaderMap) -> Body {
-    let (title, detail) = describe(status);
+fn draw(
+    status: StatusCode,
+    request_id: RequestId,
+    json: bool,
+    pending: &PendingError,
+    headers: &mut axum::http::HeaderMap,
+) -> Body {
+    let (title, standard) = describe(status);
+    let detail = pending.detail.as_deref().unwrap_or(standard);
     if json {
         let problem = Problem {
             kind: "about:blank",
             title,
             status: status.as_u16(),
             detail: (!status.is_server_error()).then_some(detail),
+            errors: pending.fields.iter().map(|(f, m)| FieldProblem { field: f, message: m }).collect(),
             request_id: request_id.to_string(),
         };
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));

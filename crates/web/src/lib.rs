@@ -7,9 +7,13 @@
 //!
 //! Middleware, outermost first (see [`router`]):
 //! security headers → request id → request log → error rendering →
-//! panic catcher → timeout → body limit → routes.
+//! panic catcher → timeout → body limit → session → CSRF → routes.
 
+mod account_pages;
 mod assets;
+pub mod auth;
+pub mod cookies;
+pub mod csrf;
 mod error;
 mod health;
 mod pages;
@@ -23,12 +27,15 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 use cbt_app::App;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
+
+use crate::cookies::CookiePolicy;
+use crate::csrf::CsrfKey;
 
 pub use error::WebError;
 pub use request_id::RequestIdExt;
@@ -44,12 +51,20 @@ pub struct WebSettings {
     pub body_limit: usize,
     /// Longest a request may take before it is answered with 503.
     pub request_timeout: Duration,
+    /// `scheme://host[:port]` of the public URL (CSRF origin check).
+    pub public_origin: String,
 }
 
 impl WebSettings {
     /// Plain HTTP on loopback, as `cargo run` serves.
     pub fn local() -> Self {
-        Self { production: false, https: false, body_limit: 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        Self {
+            production: false,
+            https: false,
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            public_origin: "http://127.0.0.1:8080".into(),
+        }
     }
 }
 
@@ -58,13 +73,31 @@ impl WebSettings {
 pub struct WebState {
     pub app: App,
     pub settings: Arc<WebSettings>,
+    pub cookies: CookiePolicy,
+    pub csrf: CsrfKey,
 }
 
-/// The whole HTTP application.
-pub fn router(app: App, settings: WebSettings) -> Router {
+/// The whole HTTP application. `csrf_secret` keys the CSRF tokens.
+pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
     let settings = Arc::new(settings);
-    let state = WebState { app, settings: settings.clone() };
+    let cookies = CookiePolicy { secure: settings.https || settings.production };
+    let state = WebState { app, settings: settings.clone(), cookies, csrf: CsrfKey::new(csrf_secret) };
     let routes = Router::new()
+        .route("/signup", get(account_pages::sign_up_form).post(account_pages::sign_up))
+        .route("/verify-email", get(account_pages::verify_email))
+        .route("/login", get(account_pages::sign_in_form).post(account_pages::sign_in))
+        .route("/logout", post(account_pages::sign_out))
+        .route("/password/forgot", get(account_pages::forgot_form).post(account_pages::forgot))
+        .route("/password/reset", get(account_pages::reset_form).post(account_pages::reset))
+        .route("/dashboard", get(account_pages::dashboard))
+        .route("/account", get(account_pages::account))
+        .route("/account/profile", post(account_pages::update_profile))
+        .route("/account/email", post(account_pages::change_email))
+        .route("/account/verify/resend", post(account_pages::resend_verification))
+        .route("/account/security", get(account_pages::security_settings))
+        .route("/account/password", post(account_pages::change_password))
+        .route("/account/sessions/revoke-others", post(account_pages::revoke_other_sessions))
+        .route("/account/sessions/{id}/revoke", post(account_pages::revoke_session))
         .route("/", get(pages::home))
         .route("/privacy", get(pages::privacy))
         .route("/security", get(pages::security))
@@ -74,6 +107,8 @@ pub fn router(app: App, settings: WebSettings) -> Router {
         .route("/static/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::load_session))
         .with_state(state);
 
     routes.layer(

@@ -3,15 +3,27 @@
 use askama::Template;
 use askama_web::WebTemplate;
 
+use crate::auth::Visitor;
+use crate::csrf::CsrfToken;
+
 /// What every page's layout needs.
 pub struct Layout {
     /// The navigation entry to mark as current ("" for none).
     pub current: &'static str,
+    /// For the sign-out form (and any other form on the page).
+    pub csrf: String,
+    /// The signed-in therapist's name, for the navigation.
+    pub user: Option<String>,
 }
 
 impl Layout {
+    /// A page with no visitor context (error pages).
     pub fn new(current: &'static str) -> Self {
-        Self { current }
+        Self { current, csrf: String::new(), user: None }
+    }
+
+    pub fn for_visitor(current: &'static str, visitor: &Visitor, csrf: &CsrfToken) -> Self {
+        Self { current, csrf: csrf.0.clone(), user: visitor.session.as_ref().map(|s| s.account.full_name.clone()) }
     }
 }
 
@@ -39,18 +51,20 @@ pub struct CookiesPage {
     layout: Layout,
 }
 
-pub async fn home() -> HomePage {
-    HomePage { layout: Layout::new("home") }
+type Csrf = axum::Extension<CsrfToken>;
+
+pub async fn home(visitor: Visitor, csrf: Csrf) -> HomePage {
+    HomePage { layout: Layout::for_visitor("home", &visitor, &csrf) }
 }
 
-pub async fn privacy() -> PrivacyPage {
-    PrivacyPage { layout: Layout::new("privacy") }
+pub async fn privacy(visitor: Visitor, csrf: Csrf) -> PrivacyPage {
+    PrivacyPage { layout: Layout::for_visitor("privacy", &visitor, &csrf) }
 }
 
-pub async fn security() -> SecurityPage {
-    SecurityPage { layout: Layout::new("security") }
+pub async fn security(visitor: Visitor, csrf: Csrf) -> SecurityPage {
+    SecurityPage { layout: Layout::for_visitor("security", &visitor, &csrf) }
 }
 
-pub async fn cookies() -> CookiesPage {
-    CookiesPage { layout: Layout::new("cookies") }
+pub async fn cookies(visitor: Visitor, csrf: Csrf) -> CookiesPage {
+    CookiesPage { layout: Layout::for_visitor("cookies", &visitor, &csrf) }
 }

@@ -57,6 +57,34 @@ vocabulary!(
         SchemaMigrated => "system.migrate",
         /// Someone ran `audit verify`.
         AuditVerified => "audit.verify",
+        /// A sign-up created an account.
+        AccountCreated => "account.create",
+        /// A sign-up used an email that already has an account (the owner
+        /// was emailed; the visitor saw the usual answer).
+        SignupWithExistingEmail => "account.signup_existing",
+        /// An email address was confirmed through its link.
+        EmailVerified => "account.verify_email",
+        /// Name, credential or email changed.
+        AccountUpdated => "account.update",
+        /// A sign-in attempt (outcome success, failure or denied).
+        SignIn => "auth.sign_in",
+        /// Too many attempts (sign-in, sign-up, reset): refused unchecked.
+        RateLimited => "auth.rate_limited",
+        /// A session ended by signing out.
+        SignOut => "auth.sign_out",
+        /// A session was revoked from the Security page, or ended because
+        /// a sixth one started.
+        SessionRevoked => "auth.session_revoke",
+        /// The password was changed by its owner.
+        PasswordChanged => "auth.password_change",
+        /// A reset link was asked for.
+        PasswordResetRequested => "auth.password_reset_request",
+        /// The password was replaced through a reset link.
+        PasswordReset => "auth.password_reset",
+        /// TOTP turned on or off, or a recovery code used.
+        MfaEnabled => "auth.mfa_enable",
+        MfaDisabled => "auth.mfa_disable",
+        MfaRecoveryCodeUsed => "auth.mfa_recovery_code",
     }
 );
 
@@ -75,6 +103,7 @@ vocabulary!(
         System => "system",
         AuditLog => "audit_log",
         Account => "account",
+        Session => "session",
     }
 );
 

@@ -25,7 +25,8 @@ async fn seed(db: &TestDatabase, dir: &std::path::Path, n: usize) -> Vec<String>
     let secrets = resolve(&settings, Generate::Yes).unwrap();
     let store = cbt_server::connect_store(&settings).await.unwrap();
     store.migrate().await.unwrap();
-    let app = cbt_server::application(store.clone(), Arc::new(SystemClock), &secrets);
+    let mailer = cbt_server::mailer(&settings).unwrap();
+    let app = cbt_server::application(&settings, store.clone(), Arc::new(SystemClock), mailer, &secrets).unwrap();
     for _ in 0..n {
         app.record_system_event(AuditAction::ServerStarted, AuditOutcome::Success).await.unwrap();
     }

@@ -42,9 +42,12 @@ async fn checklist_20_security_headers_on_every_response() {
         let r = app.get(path).await;
         assert_seed_headers(&r, path);
     }
-    let r = app.client.post(app.url("/")).send().await.unwrap();
+    let r = app.client.request(reqwest::Method::OPTIONS, app.url("/")).send().await.unwrap();
     assert_eq!(r.status(), 405);
     assert_seed_headers(&r, "405");
+    let r = app.client.post(app.url("/login")).form(&[("email", "a@b.co")]).send().await.unwrap();
+    assert_eq!(r.status(), 403, "no CSRF token");
+    assert_seed_headers(&r, "403");
     let r = app.client.post(app.url("/api/v1/nothing")).body(vec![b'x'; 2 * 1024 * 1024]).send().await.unwrap();
     assert_eq!(r.status(), 413);
     assert_seed_headers(&r, "413");

@@ -27,6 +27,7 @@ fn production_env() -> Vec<(&'static str, &'static str)> {
     vec![
         ("CBT_ENV", "production"),
         ("CBT_PUBLIC_URL", "https://cbt.example.org"),
+        ("CBT_SMTP_HOST", "smtp.example.org"),
         ("DATABASE_URL", "postgres://cbt@127.0.0.1:1/cbt"),
         ("CBT_SESSION_SECRET", STRONG),
         ("CBT_CSRF_SECRET", "Hk2mP9wQ4xT7vB1nL6sD3fG8jR5cY0aZeU"),

@@ -1,0 +1,104 @@
+//! Therapist accounts: sign-up, email verification, sign-in and sessions,
+//! password reset and change, profile. Every change is written with its
+//! audit event in one transaction; every mail is sent after the commit.
+
+mod password;
+mod profile;
+mod sessions;
+mod sign_in;
+mod sign_up;
+
+use aws_lc_rs::digest;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cbt_domain::audit::{Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarget, RequestContext};
+use cbt_domain::tokens::{RateDecision, RateRule};
+use cbt_ports::{OutgoingMail, StoreTx};
+
+pub use sessions::{CurrentSession, SessionSummary};
+pub use sign_in::SignInOutcome;
+pub use sign_up::SignUpForm;
+
+use crate::{App, AppError};
+
+/// A fresh secret token: 32 bytes from the CSPRNG, base64url (43 chars).
+pub(crate) fn new_token() -> Result<String, AppError> {
+    let mut raw = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut raw).map_err(|_| AppError::Internal("the system random source failed".into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(raw))
+}
+
+/// What the database keeps of a token: its SHA-256.
+pub(crate) fn token_hash(token: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, token.as_bytes()).as_ref().to_vec()
+}
+
+/// A rate-limit bucket name that holds no personal data.
+pub(crate) fn bucket(kind: &str, key: &str) -> String {
+    let h = digest::digest(&digest::SHA256, key.as_bytes());
+    let hex: String = h.as_ref()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{kind}:{hex}")
+}
+
+pub(crate) fn ip_key(ctx: &RequestContext) -> String {
+    ctx.ip.map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into())
+}
+
+impl App {
+    /// Builds an audit event at the clock's now.
+    pub(crate) fn event(
+        &self,
+        actor: Actor,
+        action: AuditAction,
+        target: AuditTarget,
+        outcome: AuditOutcome,
+        ctx: &RequestContext,
+    ) -> AuditEvent {
+        AuditEvent::new(self.clock.now(), actor, action, target, outcome, ctx.clone())
+    }
+
+    pub(crate) async fn audit(&self, tx: &mut Box<dyn StoreTx>, event: AuditEvent) -> Result<(), AppError> {
+        tx.append_audit(&self.audit_key, &event).await?;
+        Ok(())
+    }
+
+    /// Counts an attempt against each bucket (all are counted, so no bucket
+    /// reveals which other one refused); refused if any is over its limit.
+    pub(crate) async fn rate_check(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        buckets: &[(&str, RateRule)],
+    ) -> Result<RateDecision, AppError> {
+        let now = self.clock.now();
+        let mut decision = RateDecision::Allowed;
+        for (name, rule) in buckets {
+            let state = tx.rate_bucket(name).await?;
+            let (next, d) = rule.hit(state, now);
+            tx.save_rate_bucket(name, &next).await?;
+            if let RateDecision::Limited { until } = d {
+                decision = match decision {
+                    RateDecision::Limited { until: other } if other > until => decision,
+                    _ => RateDecision::Limited { until },
+                };
+            }
+        }
+        Ok(decision)
+    }
+
+    /// Sends a mail without making the caller wait for the mail server, so
+    /// answers take the same time whether or not a mail was sent.
+    pub(crate) fn send_later(&self, mail: OutgoingMail) {
+        let mailer = self.mailer.clone();
+        let subject = mail.subject.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(subject, error = %e, "mail not sent");
+            }
+        });
+    }
+
+    /// A link to a page of this deployment.
+    pub(crate) fn link(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.settings.public_url.trim_end_matches('/'))
+    }
+}

@@ -1,0 +1,83 @@
+//! Who is asking: the signed-in session (from the session cookie), the
+//! request context for audit events, and the extractors handlers use.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cbt_app::accounts::CurrentSession;
+use cbt_domain::RequestId;
+use cbt_domain::audit::RequestContext;
+use cbt_domain::session::SessionStage;
+
+use crate::cookies::SESSION;
+use crate::{WebError, WebState};
+
+/// The session of this request, if signed in.
+#[derive(Clone, Default)]
+pub struct Visitor {
+    pub session: Option<Arc<CurrentSession>>,
+    /// The raw session token from the cookie (to derive the CSRF token).
+    pub token: Option<String>,
+}
+
+/// Loads the session named by the cookie. An unknown or expired one is
+/// treated as signed out, and its cookie cleared.
+pub async fn load_session(State(state): State<WebState>, mut request: Request, next: Next) -> Response {
+    let token = state.cookies.get(request.headers(), SESSION);
+    let session = match &token {
+        Some(t) => match state.app.session_for_token(t, SessionStage::Full).await {
+            Ok(s) => s.map(Arc::new),
+            Err(e) => return WebError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let stale = token.is_some() && session.is_none();
+    let token = token.filter(|_| session.is_some());
+    request.extensions_mut().insert(Visitor { session, token });
+    let mut response = next.run(request).await;
+    if stale && let Some(clear) = state.cookies.clear(SESSION) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+/// Where a request came from, for audit events: the peer address, the user
+/// agent and the request id.
+pub struct Ctx(pub RequestContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+        let request_id = parts.extensions.get::<RequestId>().copied();
+        Ok(Ctx(RequestContext::new(ip, user_agent, request_id)))
+    }
+}
+
+/// A handler argument that requires a signed-in therapist: pages redirect
+/// to the sign-in page, the API answers 401.
+pub struct SignedIn(pub Arc<CurrentSession>);
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Visitor>().and_then(|v| v.session.clone()).map(SignedIn).ok_or(WebError::SignInRequired)
+    }
+}
+
+/// The visitor, signed in or not.
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Visitor>().cloned().unwrap_or_default())
+    }
+}
