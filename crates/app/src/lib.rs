@@ -9,6 +9,7 @@ pub mod accounts;
 mod audit_log;
 mod error;
 pub mod passwords;
+mod sealing;
 mod signed_links;
 mod system;
 
@@ -38,6 +39,10 @@ pub struct AppKeys<'a> {
     pub audit: &'a [u8],
     /// Signs links (HS256).
     pub links: &'a [u8],
+    /// The key-encryption key (seals TOTP secrets).
+    pub kek: &'a [u8],
+    /// Keys the recovery-code hashes (changing it voids unused codes).
+    pub recovery_pepper: &'a [u8],
 }
 
 /// The ports the use cases run on.
@@ -56,6 +61,8 @@ pub struct App {
     audit_key: Arc<AuditKey>,
     hasher: PasswordHasher,
     links: Arc<LinkSigner>,
+    mfa_sealer: Arc<sealing::Sealer>,
+    recovery_pepper: Arc<cbt_mfa::RecoveryPepper>,
     settings: Arc<AppSettings>,
 }
 
@@ -69,6 +76,10 @@ impl App {
             audit_key: Arc::new(AuditKey::new(keys.audit)),
             hasher,
             links: Arc::new(LinkSigner::new(keys.links)),
+            mfa_sealer: Arc::new(sealing::Sealer::derive(keys.kek, "cbt-mfa-secret-v1")?),
+            recovery_pepper: Arc::new(
+                cbt_mfa::RecoveryPepper::new(keys.recovery_pepper).map_err(|e| AppError::Internal(e.to_string()))?,
+            ),
             settings: Arc::new(settings),
         })
     }

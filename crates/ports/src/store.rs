@@ -143,4 +143,12 @@ pub trait StoreTx: Send {
     async fn save_rate_bucket(&mut self, bucket: &str, state: &BucketState) -> Result<(), StoreError>;
 
     async fn delete_rate_bucket(&mut self, bucket: &str) -> Result<(), StoreError>;
+
+    /// Replaces the account's recovery-code hashes (empty: none).
+    async fn replace_recovery_codes(&mut self, account: AccountId, hashes: &[String]) -> Result<(), StoreError>;
+
+    async fn recovery_codes_of(&mut self, account: AccountId) -> Result<Vec<String>, StoreError>;
+
+    /// Deletes one used code; false when it was already gone.
+    async fn delete_recovery_code(&mut self, account: AccountId, hash: &str) -> Result<bool, StoreError>;
 }

@@ -83,7 +83,12 @@ pub fn application(
 ) -> anyhow::Result<App> {
     let app = App::new(
         AppPorts { store, clock, mailer },
-        AppKeys { audit: secrets.audit.expose(), links: secrets.jwt.expose() },
+        AppKeys {
+            audit: secrets.audit.expose(),
+            links: secrets.jwt.expose(),
+            kek: secrets.kek.expose(),
+            recovery_pepper: secrets.session.expose(),
+        },
         AppSettings {
             public_url: settings.public_url.clone(),
             password_hash_cost: settings.password_hash_cost,
@@ -100,6 +105,7 @@ pub fn web_settings(settings: &Settings) -> WebSettings {
         body_limit: settings.body_limit_bytes,
         request_timeout: Duration::from_secs(settings.request_timeout_seconds),
         public_origin: settings.public_origin(),
+        require_mfa: settings.require_mfa,
     }
 }
 

@@ -299,3 +299,46 @@ pub async fn save_rate_bucket<'e>(e: impl SqliteExecutor<'e>, bucket: &str, s: &
 pub async fn delete_rate_bucket<'e>(e: impl SqliteExecutor<'e>, bucket: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM rate_limits WHERE bucket = ?").bind(bucket).execute(e).await.map(drop).map_err(backend)
 }
+
+pub async fn replace_recovery_codes(
+    conn: &mut <sqlx::Sqlite as sqlx::Database>::Connection,
+    account: AccountId,
+    hashes: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM mfa_recovery_codes WHERE account_id = ?")
+        .bind(account.to_string())
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    for hash in hashes {
+        sqlx::query("INSERT INTO mfa_recovery_codes (account_id, code_hash) VALUES (?, ?)")
+            .bind(account.to_string())
+            .bind(hash)
+            .execute(&mut *conn)
+            .await
+            .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub async fn recovery_codes_of<'e>(e: impl SqliteExecutor<'e>, account: AccountId) -> Result<Vec<String>, StoreError> {
+    sqlx::query_scalar("SELECT code_hash FROM mfa_recovery_codes WHERE account_id = ? ORDER BY code_hash")
+        .bind(account.to_string())
+        .fetch_all(e)
+        .await
+        .map_err(backend)
+}
+
+pub async fn delete_recovery_code<'e>(
+    e: impl SqliteExecutor<'e>,
+    account: AccountId,
+    hash: &str,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM mfa_recovery_codes WHERE account_id = ? AND code_hash = ?")
+        .bind(account.to_string())
+        .bind(hash)
+        .execute(e)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() > 0)
+}

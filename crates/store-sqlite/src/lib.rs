@@ -341,4 +341,16 @@ impl StoreTx for SqliteTx {
     async fn delete_rate_bucket(&mut self, bucket: &str) -> Result<(), StoreError> {
         accounts::delete_rate_bucket(&mut *self.tx, bucket).await
     }
+
+    async fn replace_recovery_codes(&mut self, account: AccountId, hashes: &[String]) -> Result<(), StoreError> {
+        accounts::replace_recovery_codes(&mut self.tx, account, hashes).await
+    }
+
+    async fn recovery_codes_of(&mut self, account: AccountId) -> Result<Vec<String>, StoreError> {
+        accounts::recovery_codes_of(&mut *self.tx, account).await
+    }
+
+    async fn delete_recovery_code(&mut self, account: AccountId, hash: &str) -> Result<bool, StoreError> {
+        accounts::delete_recovery_code(&mut *self.tx, account, hash).await
+    }
 }

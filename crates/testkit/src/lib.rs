@@ -14,6 +14,7 @@
 // Test infrastructure reports failure by panicking.
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod accounts;
 pub mod binary;
 mod browser;
 mod database;

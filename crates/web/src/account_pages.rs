@@ -26,6 +26,12 @@ use crate::{WebError, WebState};
 #[derive(Default)]
 pub struct Errors(FieldErrors);
 
+impl From<FieldErrors> for Errors {
+    fn from(e: FieldErrors) -> Self {
+        Self(e)
+    }
+}
+
 impl Errors {
     pub fn of(&self, field: &str) -> Vec<&str> {
         self.0.for_field(field)
@@ -40,7 +46,7 @@ fn page(current: &'static str, visitor: &Visitor, csrf: &CsrfToken) -> Layout {
     Layout::for_visitor(current, visitor, csrf)
 }
 
-fn html<T: Template>(status: StatusCode, template: T) -> Response {
+pub(crate) fn html<T: Template>(status: StatusCode, template: T) -> Response {
     match template.render() {
         Ok(body) => rendered(status, ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()),
         Err(e) => WebError::Internal(format!("template: {e}")).into_response(),
@@ -228,7 +234,7 @@ pub async fn sign_in(
     }
 }
 
-fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<axum::http::HeaderValue>) -> Response {
     if let Some(c) = cookie {
         response.headers_mut().append(header::SET_COOKIE, c);
     }
@@ -334,6 +340,12 @@ pub async fn reset(
 #[derive(Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
+}
+
+impl NoticeQuery {
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
+    }
 }
 
 #[derive(Template)]

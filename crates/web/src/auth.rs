@@ -23,6 +23,9 @@ pub struct Visitor {
     pub session: Option<Arc<CurrentSession>>,
     /// The raw session token from the cookie (to derive the CSRF token).
     pub token: Option<String>,
+    /// The deployment requires two-step sign-in and this account has not
+    /// set it up: only the set-up pages and sign-out are open.
+    pub mfa_setup_owed: bool,
 }
 
 /// Loads the session named by the cookie. An unknown or expired one is
@@ -38,7 +41,8 @@ pub async fn load_session(State(state): State<WebState>, mut request: Request, n
     };
     let stale = token.is_some() && session.is_none();
     let token = token.filter(|_| session.is_some());
-    request.extensions_mut().insert(Visitor { session, token });
+    let mfa_setup_owed = state.settings.require_mfa && session.as_ref().is_some_and(|s| !s.account.mfa_enabled());
+    request.extensions_mut().insert(Visitor { session, token, mfa_setup_owed });
     let mut response = next.run(request).await;
     if stale && let Some(clear) = state.cookies.clear(SESSION) {
         response.headers_mut().append(header::SET_COOKIE, clear);
@@ -69,7 +73,12 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Visitor>().and_then(|v| v.session.clone()).map(SignedIn).ok_or(WebError::SignInRequired)
+        let visitor = parts.extensions.get::<Visitor>().ok_or(WebError::SignInRequired)?;
+        let session = visitor.session.clone().ok_or(WebError::SignInRequired)?;
+        if visitor.mfa_setup_owed && !parts.uri.path().starts_with("/account/mfa") {
+            return Err(WebError::MfaSetupRequired);
+        }
+        Ok(SignedIn(session))
     }
 }
 

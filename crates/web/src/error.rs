@@ -28,6 +28,8 @@ pub enum WebError {
     NotFound,
     /// Pages redirect to the sign-in page; the API answers 401.
     SignInRequired,
+    /// The deployment requires two-step sign-in; pages redirect to its set-up.
+    MfaSetupRequired,
     /// A state-changing request failed the CSRF checks.
     CsrfRejected,
     PayloadTooLarge,
@@ -89,6 +91,11 @@ impl IntoResponse for WebError {
         let status = match self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::SignInRequired => StatusCode::UNAUTHORIZED,
+            WebError::MfaSetupRequired => {
+                let mut r = Redirect::to("/account/mfa?notice=required").into_response();
+                r.extensions_mut().insert(Rendered);
+                return r;
+            }
             WebError::CsrfRejected => StatusCode::FORBIDDEN,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::InvalidLink => {

@@ -16,6 +16,7 @@ pub mod cookies;
 pub mod csrf;
 mod error;
 mod health;
+mod mfa_pages;
 mod pages;
 mod request_id;
 mod security_headers;
@@ -53,6 +54,8 @@ pub struct WebSettings {
     pub request_timeout: Duration,
     /// `scheme://host[:port]` of the public URL (CSRF origin check).
     pub public_origin: String,
+    /// Every account must use two-step sign-in (`CBT_REQUIRE_MFA`).
+    pub require_mfa: bool,
 }
 
 impl WebSettings {
@@ -64,6 +67,7 @@ impl WebSettings {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             public_origin: "http://127.0.0.1:8080".into(),
+            require_mfa: false,
         }
     }
 }
@@ -86,7 +90,12 @@ pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
         .route("/signup", get(account_pages::sign_up_form).post(account_pages::sign_up))
         .route("/verify-email", get(account_pages::verify_email))
         .route("/login", get(account_pages::sign_in_form).post(account_pages::sign_in))
+        .route("/login/mfa", get(mfa_pages::code_form).post(mfa_pages::submit_code))
         .route("/logout", post(account_pages::sign_out))
+        .route("/account/mfa", get(mfa_pages::settings))
+        .route("/account/mfa/setup", post(mfa_pages::begin))
+        .route("/account/mfa/enable", post(mfa_pages::enable))
+        .route("/account/mfa/disable", post(mfa_pages::disable))
         .route("/password/forgot", get(account_pages::forgot_form).post(account_pages::forgot))
         .route("/password/reset", get(account_pages::reset_form).post(account_pages::reset))
         .route("/dashboard", get(account_pages::dashboard))

@@ -2,6 +2,7 @@
 //! password reset and change, profile. Every change is written with its
 //! audit event in one transaction; every mail is sent after the commit.
 
+mod mfa;
 mod password;
 mod profile;
 mod sessions;
@@ -15,6 +16,7 @@ use cbt_domain::audit::{Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarge
 use cbt_domain::tokens::{RateDecision, RateRule};
 use cbt_ports::{OutgoingMail, StoreTx};
 
+pub use mfa::MfaEnrolment;
 pub use sessions::{CurrentSession, SessionSummary};
 pub use sign_in::SignInOutcome;
 pub use sign_up::SignUpForm;

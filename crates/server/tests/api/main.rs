@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
+mod accounts_mfa;
 mod audit;
 mod browser;
 mod conformance;

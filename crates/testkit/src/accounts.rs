@@ -1,0 +1,148 @@
+//! Driving the account pages like a browser would: forms with their CSRF
+//! token, cookies kept per client, links read from the emails the app sent
+//! to the test's SMTP server.
+
+use std::time::Duration;
+
+use cbt_ports::Clock;
+
+use crate::TestApp;
+
+/// A password that passes the policy.
+pub const PASSWORD: &str = "Calm-harbour-2024";
+
+/// The value of the hidden `csrf_token` field in a page.
+pub fn csrf_token(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no CSRF field in {html}"));
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// A browser of its own: a cookie jar, no redirects followed.
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    /// GETs `page` with `client`, then POSTs `fields` (plus the page's CSRF
+    /// token) to `action`.
+    pub async fn submit(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = client.get(self.url(page)).send().await.expect("GET form").text().await.expect("body");
+        let token = csrf_token(&html);
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        client.post(self.url(action)).form(&form).send().await.expect("POST form")
+    }
+
+    /// Signs up through the form.
+    pub async fn sign_up(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.submit(
+            client,
+            "/signup",
+            "/signup",
+            &[("full_name", "Dr Test Therapist"), ("email", email), ("credential", "LPC 4711"), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+        self.submit(client, "/login", "/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// The newest mail to `to` with a link starting with `prefix`.
+    pub async fn link_in_mail(&self, to: &str, prefix: &str) -> String {
+        let prefix = self.url(prefix);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .mail
+                .messages()
+                .into_iter()
+                .rev()
+                .filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to)))
+                .find_map(|m| m.find_link(&prefix));
+            if let Some(link) = found {
+                return link;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no mail to {to} with a link to {prefix}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Mails received so far by `to`.
+    pub fn mails_to(&self, to: &str) -> Vec<cbt_mail::test_server::CapturedMail> {
+        self.mail.messages().into_iter().filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to))).collect()
+    }
+
+    /// Signs up, follows the verification link, signs in: a client with a
+    /// verified, signed-in account.
+    pub async fn verified_account(&self, email: &str) -> reqwest::Client {
+        let client = new_client();
+        let r = self.sign_up(&client, email, PASSWORD).await;
+        assert_eq!(r.status(), 200, "sign-up: {}", r.text().await.unwrap_or_default());
+        let link = self.link_in_mail(email, "/verify-email").await;
+        let r = client.get(&link).send().await.expect("verify");
+        assert_eq!(r.status(), 200, "verification: {}", r.text().await.unwrap_or_default());
+        let r = self.sign_in(&client, email, PASSWORD).await;
+        assert_eq!(r.status(), 303, "sign-in");
+        client
+    }
+}
+
+/// The TOTP code an authenticator app would show for a base32 secret at
+/// `unix` seconds.
+pub fn totp_code(base32_secret: &str, unix: i64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits: u64 = 0;
+    let mut count = 0;
+    let mut bytes = Vec::new();
+    for c in base32_secret.bytes().filter(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c.to_ascii_uppercase()).expect("base32") as u64;
+        bits = (bits << 5) | v;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            bytes.push((bits >> count) as u8);
+            bits &= (1 << count) - 1;
+        }
+    }
+    let secret = cbt_mfa::TotpSecret::from_bytes(&bytes).expect("20-byte secret");
+    cbt_mfa::totp::code_at(&secret, unix)
+}
+
+/// The text of the element with `id` in a page (e.g. the TOTP key).
+pub fn element_text(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no #{id} in {html}"));
+    html[start..].split('<').next().unwrap_or_default().trim().to_owned()
+}
+
+impl TestApp {
+    /// Turns on TOTP for the signed-in `client`; returns the base32 secret
+    /// and the recovery codes shown.
+    pub async fn enable_mfa(&self, client: &reqwest::Client) -> (String, Vec<String>) {
+        let r = self.submit(client, "/account/mfa", "/account/mfa/setup", &[]).await;
+        assert_eq!(r.status(), 303);
+        let html = client.get(self.url("/account/mfa")).send().await.expect("page").text().await.expect("body");
+        assert!(html.contains("<svg"), "a QR code is shown");
+        let secret = element_text(&html, "totp-secret");
+        let code = totp_code(&secret, self.clock.now().unix_timestamp());
+        let r = self.submit(client, "/account/mfa", "/account/mfa/enable", &[("code", &code)]).await;
+        assert_eq!(r.status(), 200);
+        let html = r.text().await.expect("body");
+        let codes: Vec<String> =
+            html.split("<li><code>").skip(1).filter_map(|s| s.split("</code>").next()).map(str::to_owned).collect();
+        (secret, codes)
+    }
+}
