@@ -40,7 +40,8 @@ impl CsrfKey {
         Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
 
-    fn for_session(&self, session_token: &str) -> String {
+    /// The token of the session with this cookie token.
+    pub fn for_session(&self, session_token: &str) -> String {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, session_token.as_bytes()).as_ref())
     }
 }

@@ -153,10 +153,13 @@ pub async fn enable(
     match state.app.enable_mfa(&current, &input.code, &ctx).await {
         Ok((codes, token)) => {
             // Shown once, in this answer; only their hashes are kept.
+            // The session has a new token, so forms on this page carry the
+            // CSRF token of the new session, and its cookie changes too.
             let mut layout = Layout::for_visitor("mfa", &visitor, &csrf);
-            layout.csrf.clear();
+            layout.csrf = state.csrf.for_session(&token);
             let response = html(StatusCode::OK, RecoveryCodesPage { layout, codes });
-            with_cookie(response, state.cookies.set(SESSION, &token))
+            let response = with_cookie(response, state.cookies.set(SESSION, &token));
+            with_cookie(response, state.cookies.set(crate::cookies::CSRF, &state.csrf.for_session(&token)))
         }
         Err(AppError::Invalid(errors)) => {
             let layout = Layout::for_visitor("mfa", &visitor, &csrf);

@@ -1,6 +1,7 @@
 //! End-to-end in headless Chromium: the pages load under the real CSP with
 //! no console error or CSP violation, and work from the keyboard.
 
+use cbt_ports::Clock;
 use cbt_testkit::{Browser, TestApp, TestDatabase};
 use fantoccini::Locator;
 use fantoccini::key::Key;
@@ -70,6 +71,114 @@ async fn error_pages_render_cleanly_in_the_browser() {
     let errors: Vec<String> =
         browser.console_errors().await.into_iter().filter(|e| !e.contains("404 (Not Found)")).collect();
     assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await;
+    app.stop().await;
+}
+
+async fn fill(c: &fantoccini::Client, id: &str, value: &str) {
+    let field = c.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+async fn press(c: &fantoccini::Client, form_action: &str) {
+    c.find(Locator::Css(&format!("form[action='{form_action}'] button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn heading(c: &fantoccini::Client) -> String {
+    c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap()
+}
+
+async fn sign_in_with_code(c: &fantoccini::Client, app: &TestApp, email: &str, secret: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "email", email).await;
+    fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
+    press(c, "/login").await;
+    assert_eq!(heading(c).await, "Two-step sign-in");
+    // Each code works once: move to the next 30-second step.
+    app.clock.advance(time::Duration::seconds(30));
+    let code = cbt_testkit::accounts::totp_code(secret, app.clock.now().unix_timestamp());
+    fill(c, "code", &code).await;
+    press(c, "/login/mfa").await;
+    assert_eq!(heading(c).await, "Welcome, Dr Ann Lee");
+}
+
+/// Issue 3's journey in a real browser: sign up, open the verification
+/// link from the SMTP server, sign in, enrol TOTP, sign out, sign in with a
+/// TOTP code, and revoke that session from a second browser.
+#[tokio::test]
+async fn sign_up_verify_enrol_totp_and_revoke_from_another_browser() {
+    let Some(browser) = Browser::launch().await else { return };
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let c = &browser.client;
+    let email = "ann.lee@example.org";
+
+    c.goto(&app.url("/signup")).await.unwrap();
+    fill(c, "full_name", "Dr Ann Lee").await;
+    fill(c, "email", email).await;
+    fill(c, "credential", "LPC 4711, Texas").await;
+    fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
+    press(c, "/signup").await;
+    assert_eq!(heading(c).await, "Check your email");
+
+    let link = app.link_in_mail(email, "/verify-email").await;
+    c.goto(&link).await.unwrap();
+    assert_eq!(heading(c).await, "Email confirmed");
+
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "email", email).await;
+    fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
+    press(c, "/login").await;
+    assert_eq!(heading(c).await, "Welcome, Dr Ann Lee");
+
+    c.goto(&app.url("/account/mfa")).await.unwrap();
+    press(c, "/account/mfa/setup").await;
+    c.find(Locator::Css("figure.qr svg")).await.expect("QR code shown inline");
+    let secret = c.find(Locator::Id("totp-secret")).await.unwrap().text().await.unwrap();
+    if let Ok(dir) = std::env::var("SCREENSHOT_DIR") {
+        browser.screenshot(&std::path::Path::new(&dir).join("mfa.png")).await;
+    }
+    let code = cbt_testkit::accounts::totp_code(&secret, app.clock.now().unix_timestamp());
+    fill(c, "code", &code).await;
+    press(c, "/account/mfa/enable").await;
+    assert_eq!(heading(c).await, "Two-step sign-in is on");
+    let codes = c.find_all(Locator::Css("ul.codes code")).await.unwrap();
+    assert_eq!(codes.len(), 10);
+
+    press(c, "/logout").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/");
+    sign_in_with_code(c, &app, email, &secret).await;
+
+    // A second browser signs in and ends the first one's session.
+    let Some(other) = Browser::launch().await else { return };
+    sign_in_with_code(&other.client, &app, email, &secret).await;
+    other.client.goto(&app.url("/account/security")).await.unwrap();
+    let rows = other.client.find_all(Locator::Css("tbody tr")).await.unwrap();
+    assert_eq!(rows.len(), 2, "both sessions listed");
+    let mut revoked = false;
+    for row in rows {
+        if !row.text().await.unwrap().contains("(this device)") {
+            row.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+            revoked = true;
+            break;
+        }
+    }
+    assert!(revoked);
+    assert_eq!(heading(&other.client).await, "Sessions and password");
+
+    c.goto(&app.url("/dashboard")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/login", "the revoked session is gone");
+
+    for b in [&browser, &other] {
+        let errors = b.console_errors().await;
+        assert!(errors.is_empty(), "console errors / CSP violations: {errors:?}");
+    }
+    other.close().await;
     browser.close().await;
     app.stop().await;
 }
