@@ -23,3 +23,39 @@ async fn sign_up_verify_sign_in_and_out() {
     let _ = PASSWORD;
     app.stop().await;
 }
+
+/// checklist_24_cookie_notice_lists_every_cookie: every cookie the app sets
+/// along the whole sign-in journey (two-step included) is named on the
+/// cookie notice.
+#[tokio::test]
+async fn checklist_24_cookie_notice_lists_every_cookie() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let client = app.verified_account("cookies@example.org").await;
+    app.enable_mfa(&client).await;
+    let fresh = new_client();
+    let mut names = std::collections::BTreeSet::new();
+    let mut record = |r: &reqwest::Response| {
+        for v in r.headers().get_all("set-cookie") {
+            let name = v.to_str().unwrap().split('=').next().unwrap().to_owned();
+            names.insert(name);
+        }
+    };
+    let r = fresh.get(app.url("/login")).send().await.unwrap();
+    record(&r);
+    let r = app.sign_in(&fresh, "cookies@example.org", PASSWORD).await;
+    record(&r);
+    let r = fresh.get(app.url("/login/mfa")).send().await.unwrap();
+    record(&r);
+    app.verified_account("plain@example.org").await;
+    let plain = new_client();
+    let r = app.sign_in(&plain, "plain@example.org", PASSWORD).await;
+    record(&r);
+    let r = app.submit(&plain, "/dashboard", "/logout", &[]).await;
+    record(&r);
+    assert_eq!(names.len(), 3, "{names:?}");
+    let notice = app.get("/cookies").await.text().await.unwrap();
+    for name in &names {
+        assert!(notice.contains(&format!("<code>{name}</code>")), "{name} is not on the cookie notice");
+    }
+    app.stop().await;
+}
