@@ -32,6 +32,8 @@ pub struct AppSettings {
     pub password_hash_cost: u32,
     /// bcrypt hashes allowed to run at once.
     pub password_hash_workers: usize,
+    /// Requests per IP address per 5 minutes (checklist 5; 2,000 default).
+    pub requests_per_ip: u32,
 }
 
 /// The keys the use cases need, from the server's secrets.

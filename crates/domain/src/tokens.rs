@@ -67,6 +67,10 @@ pub const SIGNUP: RateRule = RateRule { limit: 5, window: Duration::minutes(15),
 pub const PASSWORD_RESET: RateRule =
     RateRule { limit: 5, window: Duration::minutes(15), lockout: Duration::minutes(15) };
 
+/// Checklist 5: every request from one IP address, 2,000 per 5 minutes.
+pub const GLOBAL_PER_IP: RateRule =
+    RateRule { limit: 2_000, window: Duration::minutes(5), lockout: Duration::minutes(5) };
+
 /// A bucket's stored state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BucketState {
@@ -88,6 +92,17 @@ impl RateRule {
     /// Counts one attempt at `now` against `state`; returns the new state
     /// and whether the attempt may proceed.
     pub fn hit(&self, state: Option<BucketState>, now: OffsetDateTime) -> (BucketState, RateDecision) {
+        self.hit_many(state, now, 1)
+    }
+
+    /// Counts `attempts` at once (requests counted in memory and written in
+    /// batches).
+    pub fn hit_many(
+        &self,
+        state: Option<BucketState>,
+        now: OffsetDateTime,
+        attempts: u32,
+    ) -> (BucketState, RateDecision) {
         let now = crate::time::to_storage_precision(now);
         if let Some(s) = state
             && let Some(until) = s.locked_until
@@ -99,7 +114,7 @@ impl RateRule {
             Some(s) if s.locked_until.is_none() && now < s.window_start + self.window => s,
             _ => BucketState { window_start: now, count: 0, locked_until: None },
         };
-        s.count += 1;
+        s.count = s.count.saturating_add(attempts);
         if s.count > self.limit {
             let until = now + self.lockout;
             s.locked_until = Some(until);

@@ -59,6 +59,12 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "1",
         "Password hashes computed at once (the rest queue, so sign-in floods cannot starve other requests).",
     ),
+    ("CBT_REQUIRE_MFA", "false", "Every account must set up two-step sign-in (TOTP) before using the app."),
+    (
+        "CBT_REQUESTS_PER_IP",
+        "2000",
+        "Requests one IP address may make per 5 minutes (health checks and static files not counted).",
+    ),
     (
         "CBT_SMTP_HOST",
         "(none)",
@@ -100,6 +106,7 @@ pub struct Settings {
     pub password_hash_cost: u32,
     pub password_hash_workers: usize,
     pub require_mfa: bool,
+    pub requests_per_ip: u32,
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
     pub smtp_security: String,
@@ -139,6 +146,7 @@ impl Default for Settings {
             password_hash_cost: 12,
             password_hash_workers: 1,
             require_mfa: false,
+            requests_per_ip: 2_000,
             smtp_host: None,
             smtp_port: None,
             smtp_security: "tls".into(),

@@ -93,6 +93,7 @@ pub fn application(
             public_url: settings.public_url.clone(),
             password_hash_cost: settings.password_hash_cost,
             password_hash_workers: settings.password_hash_workers,
+            requests_per_ip: settings.requests_per_ip,
         },
     )?;
     Ok(app)

@@ -174,6 +174,7 @@ fn config_check(settings: &Settings) -> ExitCode {
     println!("password_hash_cost          = {}", settings.password_hash_cost);
     println!("password_hash_workers       = {}", settings.password_hash_workers);
     println!("require_mfa                 = {}", settings.require_mfa);
+    println!("requests_per_ip             = {}", settings.requests_per_ip);
     println!(
         "smtp_host                   = {}",
         settings.smtp_host.as_deref().unwrap_or("(none: mails go to the outbox folder)")

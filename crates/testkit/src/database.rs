@@ -27,7 +27,6 @@ impl TestDatabase {
         let path = dir.path().join("test.db");
         Self { url: format!("sqlite://{}", path.display()), backend: Backend::Sqlite { _dir: dir, path } }
     }
-
     /// A new, empty PostgreSQL database, or `None` (with a note on stderr)
     /// when `TEST_DATABASE_URL` is unset or unreachable and PostgreSQL is
     /// not required.

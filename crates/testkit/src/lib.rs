@@ -98,12 +98,23 @@ impl TestApp {
         settings.smtp_host = Some("127.0.0.1".into());
         settings.smtp_port = Some(mail.port());
         settings.smtp_security = "plain".into();
+        adjust(&mut settings);
+        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
+        Self::start(db, data_dir, mail, settings, clock).await
+    }
+
+    async fn start(
+        db: TestDatabase,
+        data_dir: TempDir,
+        mail: SmtpCapture,
+        mut settings: Settings,
+        clock: Arc<ManualClock>,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
+        // Links in emails name this instance.
         settings.public_url = format!("http://127.0.0.1:{port}");
-        adjust(&mut settings);
         let secrets = secrets::resolve(&settings, Generate::Yes).expect("secrets");
-        let clock = Arc::new(ManualClock::new(OffsetDateTime::now_utc()));
         let server = Application::build_on(listener, &settings, &secrets, clock.clone()).await.expect("build app");
         let address = format!("http://{}", server.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -134,6 +145,17 @@ impl TestApp {
         }
     }
 
+    /// Stops the server and starts a new one on the same database, data
+    /// folder, secrets, mail server and clock, with adjusted settings (a
+    /// restart, or the next instance of a deployment).
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut Settings)) -> Self {
+        self.shutdown_server().await;
+        let mut settings = self.settings.clone();
+        adjust(&mut settings);
+        let TestApp { db, _data_dir, mail, clock, .. } = self;
+        Self::start(db, _data_dir, mail, settings, clock).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
@@ -144,6 +166,10 @@ impl TestApp {
 
     /// Graceful shutdown: waits for the server to close.
     pub async fn stop(mut self) {
+        self.shutdown_server().await;
+    }
+
+    async fn shutdown_server(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -7,7 +7,8 @@
 //!
 //! Middleware, outermost first (see [`router`]):
 //! security headers → request id → request log → error rendering →
-//! panic catcher → timeout → body limit → session → CSRF → routes.
+//! panic catcher → timeout → body limit → per-IP ceiling → session → CSRF →
+//! routes.
 
 mod account_pages;
 mod assets;
@@ -19,6 +20,7 @@ mod health;
 mod mfa_pages;
 mod pages;
 mod request_id;
+mod request_limit;
 mod security_headers;
 
 use std::sync::Arc;
@@ -85,6 +87,7 @@ pub struct WebState {
 pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
     let settings = Arc::new(settings);
     let cookies = CookiePolicy { secure: settings.https || settings.production };
+    let limiter = request_limit::RequestLimiter::start(app.clone());
     let state = WebState { app, settings: settings.clone(), cookies, csrf: CsrfKey::new(csrf_secret) };
     let routes = Router::new()
         .route("/signup", get(account_pages::sign_up_form).post(account_pages::sign_up))
@@ -118,6 +121,7 @@ pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
         .fallback(error::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn_with_state(state.clone(), auth::load_session))
+        .layer(middleware::from_fn_with_state(limiter, request_limit::limit))
         .with_state(state);
 
     routes.layer(

@@ -59,3 +59,39 @@ async fn checklist_24_cookie_notice_lists_every_cookie() {
     }
     app.stop().await;
 }
+
+/// checklist_5_global_per_ip_ceiling: past the per-IP ceiling every page
+/// answers 429 with Retry-After (health checks still answer), and the count
+/// is in the database, so a restarted server still refuses.
+#[tokio::test]
+async fn checklist_5_global_per_ip_ceiling_holds_across_restarts() {
+    let app = TestApp::spawn_with(TestDatabase::sqlite(), |s| s.requests_per_ip = 40).await;
+    for _ in 0..41 {
+        app.get("/privacy").await;
+    }
+    // Counts reach the database once a second.
+    let mut status = 200;
+    for _ in 0..30 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        status = app.get("/privacy").await.status().as_u16();
+        if status == 429 {
+            break;
+        }
+    }
+    assert_eq!(status, 429);
+    let r = app.get("/").await;
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    assert_eq!(app.get("/healthz").await.status(), 200, "health checks are not limited");
+    let again = app.restart_with(|_| {}).await;
+    let mut status = 200;
+    for _ in 0..30 {
+        status = again.get("/privacy").await.status().as_u16();
+        if status == 429 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 429, "the ceiling survives a restart");
+    again.stop().await;
+}
