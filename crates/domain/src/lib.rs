@@ -4,6 +4,7 @@
 //! that hold a rule (an id, an audit event, a piece of PHI) are constructed
 //! through it, so holding one means the rule was applied.
 
+pub mod access_token;
 pub mod account;
 pub mod audit;
 pub mod ids;

@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use cbt_domain::AccountId;
+use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
 use cbt_domain::session::{Session, SessionId};
@@ -96,6 +97,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records activity on a session (a single statement, no transaction).
     async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    async fn access_token_by_hash(&self, token_hash: &[u8]) -> Result<Option<AccessToken>, StoreError>;
+
+    /// The account's tokens, oldest first.
+    async fn access_tokens_of(&self, account: AccountId) -> Result<Vec<AccessToken>, StoreError>;
+
+    async fn touch_access_token(&self, id: AccessTokenId, now: OffsetDateTime) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -151,4 +159,9 @@ pub trait StoreTx: Send {
 
     /// Deletes one used code; false when it was already gone.
     async fn delete_recovery_code(&mut self, account: AccountId, hash: &str) -> Result<bool, StoreError>;
+
+    async fn insert_access_token(&mut self, token: &AccessToken) -> Result<(), StoreError>;
+
+    /// Deletes one of `account`'s tokens; false when not theirs or gone.
+    async fn delete_access_token(&mut self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError>;
 }

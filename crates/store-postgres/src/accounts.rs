@@ -3,6 +3,7 @@
 //! transaction's connection inside a use case.
 
 use cbt_domain::AccountId;
+use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::session::{Session, SessionId, SessionStage};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
@@ -313,6 +314,78 @@ pub async fn delete_recovery_code<'e>(
     let done = sqlx::query("DELETE FROM mfa_recovery_codes WHERE account_id = $1 AND code_hash = $2")
         .bind(account.as_uuid())
         .bind(hash)
+        .execute(e)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() > 0)
+}
+
+fn access_token(r: &PgRow) -> Result<AccessToken, StoreError> {
+    Ok(AccessToken {
+        id: AccessTokenId::from_uuid(r.try_get("id").map_err(backend)?),
+        account_id: AccountId::from_uuid(r.try_get::<Uuid, _>("account_id").map_err(backend)?),
+        name: r.try_get("name").map_err(backend)?,
+        token_hash: r.try_get("token_hash").map_err(backend)?,
+        created_at: r.try_get("created_at").map_err(backend)?,
+        expires_at: r.try_get("expires_at").map_err(backend)?,
+        last_used_at: r.try_get("last_used_at").map_err(backend)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, account_id, name, token_hash, created_at, expires_at, last_used_at";
+
+pub async fn access_token_by_hash<'e>(e: impl PgExecutor<'e>, hash: &[u8]) -> Result<Option<AccessToken>, StoreError> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).fetch_optional(e).await.map_err(backend)?;
+    row.as_ref().map(access_token).transpose()
+}
+
+pub async fn access_tokens_of<'e>(e: impl PgExecutor<'e>, account: AccountId) -> Result<Vec<AccessToken>, StoreError> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE account_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.as_uuid()).fetch_all(e).await.map_err(backend)?;
+    rows.iter().map(access_token).collect()
+}
+
+pub async fn touch_access_token<'e>(
+    e: impl PgExecutor<'e>,
+    id: AccessTokenId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE access_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id.as_uuid())
+        .execute(e)
+        .await
+        .map(drop)
+        .map_err(backend)
+}
+
+pub async fn insert_access_token<'e>(e: impl PgExecutor<'e>, t: &AccessToken) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO access_tokens (id, account_id, name, token_hash, created_at, expires_at, last_used_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(t.id.as_uuid())
+    .bind(t.account_id.as_uuid())
+    .bind(&t.name)
+    .bind(&t.token_hash)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.last_used_at)
+    .execute(e)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+pub async fn delete_access_token<'e>(
+    e: impl PgExecutor<'e>,
+    account: AccountId,
+    id: AccessTokenId,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM access_tokens WHERE id = $1 AND account_id = $2")
+        .bind(id.as_uuid())
+        .bind(account.as_uuid())
         .execute(e)
         .await
         .map_err(backend)?;

@@ -3,6 +3,7 @@
 //! transaction's connection inside a use case.
 
 use cbt_domain::AccountId;
+use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::session::{Session, SessionId, SessionStage};
 use cbt_domain::time::{from_unix_micros, unix_micros};
@@ -337,6 +338,86 @@ pub async fn delete_recovery_code<'e>(
     let done = sqlx::query("DELETE FROM mfa_recovery_codes WHERE account_id = ? AND code_hash = ?")
         .bind(account.to_string())
         .bind(hash)
+        .execute(e)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() > 0)
+}
+
+fn access_token(r: &SqliteRow) -> Result<AccessToken, StoreError> {
+    let id: String = r.try_get("id").map_err(backend)?;
+    let account: String = r.try_get("account_id").map_err(backend)?;
+    Ok(AccessToken {
+        id: id_of(&id, "access token id")?,
+        account_id: id_of(&account, "account id")?,
+        name: r.try_get("name").map_err(backend)?,
+        token_hash: r.try_get("token_hash").map_err(backend)?,
+        created_at: time_of(r.try_get("created_at").map_err(backend)?)?,
+        expires_at: time_of(r.try_get("expires_at").map_err(backend)?)?,
+        last_used_at: opt_time(r.try_get("last_used_at").map_err(backend)?)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, account_id, name, token_hash, created_at, expires_at, last_used_at";
+
+pub async fn access_token_by_hash<'e>(
+    e: impl SqliteExecutor<'e>,
+    hash: &[u8],
+) -> Result<Option<AccessToken>, StoreError> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).fetch_optional(e).await.map_err(backend)?;
+    row.as_ref().map(access_token).transpose()
+}
+
+pub async fn access_tokens_of<'e>(
+    e: impl SqliteExecutor<'e>,
+    account: AccountId,
+) -> Result<Vec<AccessToken>, StoreError> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE account_id = ? ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.to_string()).fetch_all(e).await.map_err(backend)?;
+    rows.iter().map(access_token).collect()
+}
+
+pub async fn touch_access_token<'e>(
+    e: impl SqliteExecutor<'e>,
+    id: AccessTokenId,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE access_tokens SET last_used_at = ? WHERE id = ?")
+        .bind(unix_micros(now))
+        .bind(id.to_string())
+        .execute(e)
+        .await
+        .map(drop)
+        .map_err(backend)
+}
+
+pub async fn insert_access_token<'e>(e: impl SqliteExecutor<'e>, t: &AccessToken) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO access_tokens (id, account_id, name, token_hash, created_at, expires_at, last_used_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(t.id.to_string())
+    .bind(t.account_id.to_string())
+    .bind(&t.name)
+    .bind(&t.token_hash)
+    .bind(unix_micros(t.created_at))
+    .bind(unix_micros(t.expires_at))
+    .bind(t.last_used_at.map(unix_micros))
+    .execute(e)
+    .await
+    .map(drop)
+    .map_err(backend)
+}
+
+pub async fn delete_access_token<'e>(
+    e: impl SqliteExecutor<'e>,
+    account: AccountId,
+    id: AccessTokenId,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM access_tokens WHERE id = ? AND account_id = ?")
+        .bind(id.to_string())
+        .bind(account.to_string())
         .execute(e)
         .await
         .map_err(backend)?;

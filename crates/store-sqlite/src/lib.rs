@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cbt_domain::AccountId;
+use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
 use cbt_domain::session::{Session, SessionId};
@@ -185,6 +186,18 @@ impl Store for SqliteStore {
     async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<(), StoreError> {
         accounts::touch_session(&self.pool, id, now).await
     }
+
+    async fn access_token_by_hash(&self, token_hash: &[u8]) -> Result<Option<AccessToken>, StoreError> {
+        accounts::access_token_by_hash(&self.pool, token_hash).await
+    }
+
+    async fn access_tokens_of(&self, account: AccountId) -> Result<Vec<AccessToken>, StoreError> {
+        accounts::access_tokens_of(&self.pool, account).await
+    }
+
+    async fn touch_access_token(&self, id: AccessTokenId, now: OffsetDateTime) -> Result<(), StoreError> {
+        accounts::touch_access_token(&self.pool, id, now).await
+    }
 }
 
 async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>, StoreError> {
@@ -352,5 +365,13 @@ impl StoreTx for SqliteTx {
 
     async fn delete_recovery_code(&mut self, account: AccountId, hash: &str) -> Result<bool, StoreError> {
         accounts::delete_recovery_code(&mut *self.tx, account, hash).await
+    }
+
+    async fn insert_access_token(&mut self, token: &AccessToken) -> Result<(), StoreError> {
+        accounts::insert_access_token(&mut *self.tx, token).await
+    }
+
+    async fn delete_access_token(&mut self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError> {
+        accounts::delete_access_token(&mut *self.tx, account, id).await
     }
 }

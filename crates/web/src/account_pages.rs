@@ -498,8 +498,20 @@ pub async fn change_email(
 struct SecuritySettingsPage {
     layout: Layout,
     sessions: Vec<SessionRow>,
+    tokens: Vec<TokenRow>,
+    /// A token just created: shown this once.
+    new_token: Option<String>,
+    lifetimes: &'static [i64],
     notice: Option<&'static str>,
     errors: Errors,
+}
+
+struct TokenRow {
+    id: String,
+    name: String,
+    created: String,
+    expires: String,
+    last_used: String,
 }
 
 struct SessionRow {
@@ -529,18 +541,49 @@ fn rows(sessions: Vec<SessionSummary>) -> Vec<SessionRow> {
         .collect()
 }
 
+struct SecurityPageInput {
+    status: StatusCode,
+    notice: Option<&'static str>,
+    errors: Errors,
+    new_token: Option<String>,
+}
+
 async fn security_page(
     state: &WebState,
     current: &cbt_app::accounts::CurrentSession,
     layout: Layout,
-    status: StatusCode,
-    notice: Option<&'static str>,
-    errors: Errors,
+    input: SecurityPageInput,
 ) -> Response {
-    match state.app.list_sessions(current).await {
-        Ok(sessions) => html(status, SecuritySettingsPage { layout, sessions: rows(sessions), notice, errors }),
-        Err(e) => WebError::from(e).into_response(),
-    }
+    let sessions = match state.app.list_sessions(current).await {
+        Ok(s) => s,
+        Err(e) => return WebError::from(e).into_response(),
+    };
+    let tokens = match state.app.list_access_tokens(current).await {
+        Ok(t) => t,
+        Err(e) => return WebError::from(e).into_response(),
+    };
+    let tokens = tokens
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id.to_string(),
+            name: t.name,
+            created: when(t.created_at),
+            expires: when(t.expires_at),
+            last_used: t.last_used_at.map(when).unwrap_or_else(|| "never".into()),
+        })
+        .collect();
+    html(
+        input.status,
+        SecuritySettingsPage {
+            layout,
+            sessions: rows(sessions),
+            tokens,
+            new_token: input.new_token,
+            lifetimes: cbt_domain::access_token::LIFETIME_DAYS,
+            notice: input.notice,
+            errors: input.errors,
+        },
+    )
 }
 
 pub async fn security_settings(
@@ -554,17 +597,11 @@ pub async fn security_settings(
         Some("revoked") => Some("The session was signed out."),
         Some("revoked-others") => Some("Every other session was signed out."),
         Some("password-changed") => Some("Your password was changed and your other sessions were signed out."),
+        Some("token-revoked") => Some("The access token was revoked."),
         _ => None,
     };
-    security_page(
-        &state,
-        &current,
-        page("security-settings", &visitor, &csrf),
-        StatusCode::OK,
-        notice,
-        Errors::default(),
-    )
-    .await
+    let input = SecurityPageInput { status: StatusCode::OK, notice, errors: Errors::default(), new_token: None };
+    security_page(&state, &current, page("security-settings", &visitor, &csrf), input).await
 }
 
 pub async fn revoke_session(
@@ -614,8 +651,67 @@ pub async fn change_password(
         Ok(()) => Redirect::to("/account/security?notice=password-changed").into_response(),
         Err(AppError::Invalid(errors)) => {
             let layout = page("security-settings", &visitor, &csrf);
-            security_page(&state, &current, layout, StatusCode::UNPROCESSABLE_ENTITY, None, Errors(errors)).await
+            let input = SecurityPageInput {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                notice: None,
+                errors: Errors(errors),
+                new_token: None,
+            };
+            security_page(&state, &current, layout, input).await
         }
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenInput {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    lifetime_days: String,
+}
+
+pub async fn create_access_token(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Form(input): Form<TokenInput>,
+) -> Response {
+    let layout = page("security-settings", &visitor, &csrf);
+    match state.app.create_access_token(&current, &input.name, &input.lifetime_days, &ctx).await {
+        Ok(token) => {
+            let input = SecurityPageInput {
+                status: StatusCode::OK,
+                notice: None,
+                errors: Errors::default(),
+                new_token: Some(token),
+            };
+            security_page(&state, &current, layout, input).await
+        }
+        Err(AppError::Invalid(errors)) => {
+            let input = SecurityPageInput {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                notice: None,
+                errors: Errors(errors),
+                new_token: None,
+            };
+            security_page(&state, &current, layout, input).await
+        }
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+pub async fn revoke_access_token(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> Response {
+    let Ok(id) = id.parse() else { return WebError::NotFound.into_response() };
+    match state.app.revoke_access_token(&current, id, &ctx).await {
+        Ok(()) => Redirect::to("/account/security?notice=token-revoked").into_response(),
         Err(e) => WebError::from(e).into_response(),
     }
 }

@@ -11,6 +11,7 @@
 //! routes.
 
 mod account_pages;
+mod api;
 mod assets;
 pub mod auth;
 pub mod cookies;
@@ -114,6 +115,9 @@ pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
         .route("/privacy", get(pages::privacy))
         .route("/security", get(pages::security))
         .route("/cookies", get(pages::cookies))
+        .route("/api/v1/me", get(api::me))
+        .route("/account/tokens", post(account_pages::create_access_token))
+        .route("/account/tokens/{id}/revoke", post(account_pages::revoke_access_token))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/static/{file}", get(assets::serve))

@@ -2,6 +2,7 @@
 //! password reset and change, profile. Every change is written with its
 //! audit event in one transaction; every mail is sent after the commit.
 
+mod access_tokens;
 mod mfa;
 mod password;
 mod profile;

@@ -85,6 +85,9 @@ vocabulary!(
         MfaEnabled => "auth.mfa_enable",
         MfaDisabled => "auth.mfa_disable",
         MfaRecoveryCodeUsed => "auth.mfa_recovery_code",
+        /// A personal access token was created or revoked.
+        AccessTokenCreated => "auth.token_create",
+        AccessTokenRevoked => "auth.token_revoke",
     }
 );
 
@@ -104,6 +107,7 @@ vocabulary!(
         AuditLog => "audit_log",
         Account => "account",
         Session => "session",
+        AccessToken => "access_token",
     }
 );
 

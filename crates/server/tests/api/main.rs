@@ -6,6 +6,7 @@
 
 mod accounts;
 mod accounts_mfa;
+mod accounts_tokens;
 mod audit;
 mod browser;
 mod conformance;
