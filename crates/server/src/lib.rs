@@ -107,6 +107,7 @@ pub fn web_settings(settings: &Settings) -> WebSettings {
         request_timeout: Duration::from_secs(settings.request_timeout_seconds),
         public_origin: settings.public_origin(),
         require_mfa: settings.require_mfa,
+        trusted_proxies: settings.trusted_proxy_list().unwrap_or_default(),
     }
 }
 

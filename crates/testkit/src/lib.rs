@@ -112,8 +112,11 @@ impl TestApp {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        // Links in emails name this instance.
-        settings.public_url = format!("http://127.0.0.1:{port}");
+        // Links in emails name this instance (unless a test chose an
+        // https:// public URL, as behind a TLS proxy).
+        if settings.public_url.starts_with("http://") {
+            settings.public_url = format!("http://127.0.0.1:{port}");
+        }
         let secrets = secrets::resolve(&settings, Generate::Yes).expect("secrets");
         let server = Application::build_on(listener, &settings, &secrets, clock.clone()).await.expect("build app");
         let address = format!("http://{}", server.local_addr().expect("addr"));

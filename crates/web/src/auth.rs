@@ -80,7 +80,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let ip = match parts.extensions.get::<crate::client_address::ClientAddress>() {
+            Some(client) => client.ip,
+            None => parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+        };
         let user_agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
         let request_id = parts.extensions.get::<RequestId>().copied();
         Ok(Ctx(RequestContext::new(ip, user_agent, request_id)))

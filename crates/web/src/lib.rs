@@ -14,6 +14,7 @@ mod account_pages;
 mod api;
 mod assets;
 pub mod auth;
+mod client_address;
 pub mod cookies;
 pub mod csrf;
 mod error;
@@ -59,6 +60,8 @@ pub struct WebSettings {
     pub public_origin: String,
     /// Every account must use two-step sign-in (`CBT_REQUIRE_MFA`).
     pub require_mfa: bool,
+    /// TLS-terminating proxies whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl WebSettings {
@@ -71,6 +74,7 @@ impl WebSettings {
             request_timeout: Duration::from_secs(30),
             public_origin: "http://127.0.0.1:8080".into(),
             require_mfa: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -126,6 +130,7 @@ pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn_with_state(state.clone(), auth::load_session))
         .layer(middleware::from_fn_with_state(limiter, request_limit::limit))
+        .layer(middleware::from_fn_with_state(state.clone(), client_address::identify))
         .with_state(state);
 
     routes.layer(

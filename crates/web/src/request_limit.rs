@@ -78,10 +78,13 @@ impl RequestLimiter {
 pub async fn limit(State(limiter): State<RequestLimiter>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let exempt = path == "/healthz" || path == "/readyz" || path.starts_with("/static/") || path == "/favicon.ico";
-    if !exempt && let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Some(until) = limiter.blocked_until(peer.ip()) {
-            return WebError::RateLimited { until }.into_response();
-        }
+    let client = request.extensions().get::<crate::client_address::ClientAddress>().and_then(|c| c.ip);
+    let ip = client.or_else(|| request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()));
+    if !exempt
+        && let Some(ip) = ip
+        && let Some(until) = limiter.blocked_until(ip)
+    {
+        return WebError::RateLimited { until }.into_response();
     }
     next.run(request).await
 }

@@ -100,3 +100,28 @@ async fn request_ids_are_assigned_by_the_server() {
     assert_ne!(id, other);
     app.stop().await;
 }
+
+/// checklist_21_http_redirects_to_https_behind_a_trusted_proxy: in
+/// production, a request the proxy received over plain HTTP gets a 301 to
+/// the HTTPS URL; HTTPS requests are served with HSTS.
+#[tokio::test]
+async fn checklist_21_http_redirects_to_https_behind_a_trusted_proxy() {
+    let app = TestApp::spawn_with(TestDatabase::sqlite(), |s| {
+        s.env = cbt_server::config::Environment::Production;
+        s.public_url = "https://cbt.example.org".into();
+        s.trusted_proxies = "127.0.0.1".into();
+        s.session_secret = Some("Zq3v8N1xW4tR7yP0sL5kD2hG9jF6bC3mA8eU".into());
+        s.csrf_secret = Some("Hk2mP9wQ4xT7vB1nL6sD3fG8jR5cY0aZeU".into());
+        s.jwt_secret = Some("Wn5tY8kP2qM7xB4vR9cL1sH6dF3gJ0zAeQ".into());
+        s.audit_key = Some("Pa4sD7fG1hJ9kL2zX5cV8bN3mQ6wE0rTyU".into());
+        s.kek = Some("Lm8nB3vC6xZ1aS4dF7gH0jK2qW5eR9tYuI".into());
+    })
+    .await;
+    let r = app.client.get(app.url("/privacy?x=1")).header("x-forwarded-proto", "http").send().await.unwrap();
+    assert_eq!(r.status(), 301);
+    assert_eq!(r.headers()["location"], "https://cbt.example.org/privacy?x=1");
+    let r = app.client.get(app.url("/privacy")).header("x-forwarded-proto", "https").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains; preload");
+    app.stop().await;
+}
