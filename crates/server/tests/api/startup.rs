@@ -188,7 +188,7 @@ fn migrate_subcommand_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["migrate"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("schema at version 3 (3 migration(s) applied now)"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("schema at version 4 (4 migration(s) applied now)"));
     let out = run(dir.path(), &["migrate"], &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("(0 migration(s) applied now)"));
 }
