@@ -188,7 +188,9 @@ fn migrate_subcommand_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["migrate"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("schema at version 4 (4 migration(s) applied now)"));
+    let v = cbt_store_sqlite::SqliteStore::expected_schema_version();
+    let expected = format!("schema at version {v} ({v} migration(s) applied now)");
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&expected), "{expected}");
     let out = run(dir.path(), &["migrate"], &[]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("(0 migration(s) applied now)"));
 }
