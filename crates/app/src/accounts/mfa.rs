@@ -4,7 +4,7 @@
 
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::session::SessionStage;
-use cbt_domain::tokens::{self, RateDecision};
+use cbt_domain::tokens;
 use cbt_domain::validation::FieldError;
 use cbt_mfa::{RecoveryCodeHash, RecoveryCodes, TotpError, TotpSecret};
 
@@ -133,15 +133,10 @@ impl App {
             return Err(AppError::InvalidCredentials);
         };
         let account_id = pending.account.id;
-        let mut tx = self.store.begin().await?;
         let limit = bucket("login:mfa", &account_id.to_string());
-        if let RateDecision::Limited { until } = self.rate_check(&mut tx, &[(&limit, tokens::LOGIN)]).await? {
-            let target = AuditTarget::new(TargetKind::Account, account_id.as_uuid());
-            let event = self.event(Actor::Anonymous, AuditAction::RateLimited, target, AuditOutcome::Denied, ctx);
-            self.audit(&mut tx, event).await?;
-            tx.commit().await?;
-            return Err(AppError::RateLimited { until });
-        }
+        let target = AuditTarget::new(TargetKind::Account, account_id.as_uuid());
+        let tx = self.store.begin().await?;
+        let mut tx = self.refuse_if_limited(tx, &[(&limit, tokens::LOGIN)], target, ctx).await?;
         let Some(mut account) = tx.account_by_id(account_id).await? else { return Err(AppError::InvalidCredentials) };
         let secret = self.totp_secret(&account)?.ok_or(AppError::InvalidCredentials)?;
         let now = self.clock.now();

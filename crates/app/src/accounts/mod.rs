@@ -88,6 +88,25 @@ impl App {
         Ok(decision)
     }
 
+    /// Counts the attempt (see [`App::rate_check`]); when it is over a
+    /// limit, records that in the audit log, commits the count and answers
+    /// `RateLimited`; otherwise hands the transaction back.
+    pub(crate) async fn refuse_if_limited(
+        &self,
+        mut tx: Box<dyn StoreTx>,
+        buckets: &[(&str, RateRule)],
+        target: AuditTarget,
+        ctx: &RequestContext,
+    ) -> Result<Box<dyn StoreTx>, AppError> {
+        if let RateDecision::Limited { until } = self.rate_check(&mut tx, buckets).await? {
+            let event = self.event(Actor::Anonymous, AuditAction::RateLimited, target, AuditOutcome::Denied, ctx);
+            self.audit(&mut tx, event).await?;
+            tx.commit().await?;
+            return Err(AppError::RateLimited { until });
+        }
+        Ok(tx)
+    }
+
     /// Sends a mail without making the caller wait for the mail server, so
     /// answers take the same time whether or not a mail was sent.
     pub(crate) fn send_later(&self, mail: OutgoingMail) {

@@ -2,7 +2,7 @@
 
 use cbt_domain::account::{Email, NewPassword};
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
-use cbt_domain::tokens::{self, OneTimeToken, RateDecision, TokenPurpose};
+use cbt_domain::tokens::{self, OneTimeToken, TokenPurpose};
 use cbt_domain::validation::{FieldError, FieldErrors};
 use cbt_ports::OutgoingMail;
 
@@ -19,23 +19,10 @@ impl App {
     /// so timing does not tell either.
     pub async fn request_password_reset(&self, email: &str, ctx: &RequestContext) -> Result<(), AppError> {
         let normalized = email.trim().to_lowercase();
-        let mut tx = self.store.begin().await?;
-        let decision = self
-            .rate_check(
-                &mut tx,
-                &[
-                    (&bucket("reset:ip", &ip_key(ctx)), tokens::PASSWORD_RESET),
-                    (&bucket("reset:email", &normalized), tokens::PASSWORD_RESET),
-                ],
-            )
-            .await?;
-        if let RateDecision::Limited { until } = decision {
-            let target = AuditTarget { kind: TargetKind::Account, id: None };
-            let event = self.event(Actor::Anonymous, AuditAction::RateLimited, target, AuditOutcome::Denied, ctx);
-            self.audit(&mut tx, event).await?;
-            tx.commit().await?;
-            return Err(AppError::RateLimited { until });
-        }
+        let (by_ip, by_email) = (bucket("reset:ip", &ip_key(ctx)), bucket("reset:email", &normalized));
+        let buckets = [(by_ip.as_str(), tokens::PASSWORD_RESET), (by_email.as_str(), tokens::PASSWORD_RESET)];
+        let anyone = AuditTarget { kind: TargetKind::Account, id: None };
+        let mut tx = self.refuse_if_limited(self.store.begin().await?, &buckets, anyone, ctx).await?;
         let Some(account) = self.store.account_by_email(&normalized).await? else {
             tx.commit().await?;
             return Ok(());

@@ -3,7 +3,7 @@
 use cbt_domain::account::Account;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::session::{MAX_CONCURRENT, Session, SessionStage};
-use cbt_domain::tokens::{self, RateDecision};
+use cbt_domain::tokens;
 use cbt_ports::StoreTx;
 
 use super::{bucket, ip_key, new_token, token_hash};
@@ -29,25 +29,10 @@ impl App {
     pub async fn sign_in(&self, email: &str, password: &str, ctx: &RequestContext) -> Result<SignInOutcome, AppError> {
         let normalized = email.trim().to_lowercase();
         let account_bucket = bucket("login:email", &normalized);
-        let mut tx = self.store.begin().await?;
-        let decision = self
-            .rate_check(
-                &mut tx,
-                &[(&bucket("login:ip", &ip_key(ctx)), tokens::LOGIN), (&account_bucket, tokens::LOGIN)],
-            )
-            .await?;
-        if let RateDecision::Limited { until } = decision {
-            let event = self.event(
-                Actor::Anonymous,
-                AuditAction::RateLimited,
-                AuditTarget { kind: TargetKind::Account, id: None },
-                AuditOutcome::Denied,
-                ctx,
-            );
-            self.audit(&mut tx, event).await?;
-            tx.commit().await?;
-            return Err(AppError::RateLimited { until });
-        }
+        let buckets = [(bucket("login:ip", &ip_key(ctx)), tokens::LOGIN), (account_bucket.clone(), tokens::LOGIN)];
+        let buckets: Vec<(&str, _)> = buckets.iter().map(|(name, rule)| (name.as_str(), *rule)).collect();
+        let anyone = AuditTarget { kind: TargetKind::Account, id: None };
+        let tx = self.refuse_if_limited(self.store.begin().await?, &buckets, anyone, ctx).await?;
         // The attempt is counted before the slow check, and the write lock
         // is not held while bcrypt runs.
         tx.commit().await?;

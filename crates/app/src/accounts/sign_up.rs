@@ -3,7 +3,7 @@
 use cbt_domain::AccountId;
 use cbt_domain::account::{Account, Credential, Email, FullName, NewPassword};
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
-use cbt_domain::tokens::{self, OneTimeToken, RateDecision, TokenPurpose};
+use cbt_domain::tokens::{self, OneTimeToken, TokenPurpose};
 use cbt_domain::validation::{FieldError, FieldErrors};
 use cbt_ports::OutgoingMail;
 
@@ -49,21 +49,10 @@ impl App {
             return Err(AppError::Invalid(errors));
         };
 
-        let mut tx = self.store.begin().await?;
-        let limited = self.rate_check(&mut tx, &[(&bucket("signup:ip", &ip_key(ctx)), tokens::SIGNUP)]).await?;
-        if let RateDecision::Limited { until } = limited {
-            let event = self.event(
-                Actor::Anonymous,
-                AuditAction::RateLimited,
-                AuditTarget { kind: TargetKind::Account, id: None },
-                AuditOutcome::Denied,
-                ctx,
-            );
-            self.audit(&mut tx, event).await?;
-            tx.commit().await?;
-            return Err(AppError::RateLimited { until });
-        }
-        drop(tx);
+        let anyone = AuditTarget { kind: TargetKind::Account, id: None };
+        let by_ip = bucket("signup:ip", &ip_key(ctx));
+        let tx = self.store.begin().await?;
+        self.refuse_if_limited(tx, &[(&by_ip, tokens::SIGNUP)], anyone, ctx).await?.commit().await?;
 
         // Hash before looking the address up, so both answers take one
         // bcrypt.

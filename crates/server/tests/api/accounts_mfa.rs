@@ -111,22 +111,9 @@ async fn deployment_can_require_mfa(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident => $case:ident,)+) => {
-        mod sqlite {
-            use super::*;
-            $(#[tokio::test] async fn $name() { $case(Some(TestDatabase::sqlite())).await; })+
-        }
-        mod postgres {
-            use super::*;
-            $(#[tokio::test] async fn $name() { $case(TestDatabase::postgres().await).await; })+
-        }
-    };
-}
-
 on_both_backends! {
-    checklist_10_totp_enrolment_sign_in_replay_and_recovery_codes => totp_enrolment_sign_in_replay_and_recovery,
-    checklist_10_disabling_mfa_needs_the_password => disabling_needs_the_password,
-    checklist_12_enabling_mfa_renews_the_session_token => enabling_mfa_renews_the_session_token,
-    checklist_10_deployment_setting_requires_mfa => deployment_can_require_mfa,
+    checklist_10_totp_enrolment_sign_in_replay_and_recovery_codes => totp_enrolment_sign_in_replay_and_recovery;
+    checklist_10_disabling_mfa_needs_the_password => disabling_needs_the_password;
+    checklist_12_enabling_mfa_renews_the_session_token => enabling_mfa_renews_the_session_token;
+    checklist_10_deployment_setting_requires_mfa => deployment_can_require_mfa;
 }

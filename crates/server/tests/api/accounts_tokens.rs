@@ -90,20 +90,7 @@ async fn tokens_expire(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident => $case:ident,)+) => {
-        mod sqlite {
-            use super::*;
-            $(#[tokio::test] async fn $name() { $case(Some(TestDatabase::sqlite())).await; })+
-        }
-        mod postgres {
-            use super::*;
-            $(#[tokio::test] async fn $name() { $case(TestDatabase::postgres().await).await; })+
-        }
-    };
-}
-
 on_both_backends! {
-    checklist_27_tokens_are_shown_once_stored_hashed_and_revocable => tokens_are_shown_once_hashed_revocable,
-    checklist_27_tokens_expire => tokens_expire,
+    checklist_27_tokens_are_shown_once_stored_hashed_and_revocable => tokens_are_shown_once_hashed_revocable;
+    checklist_27_tokens_expire => tokens_expire;
 }

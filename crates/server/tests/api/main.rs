@@ -4,6 +4,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Runs each case on SQLite and on PostgreSQL, as `sqlite::name` and
+/// `postgres::name`: `name => case_fn[, extra argument];`. The case takes
+/// an `Option<TestDatabase>` (`None`: PostgreSQL not available, skipped).
+macro_rules! on_both_backends {
+    ($($name:ident => $case:ident $(, $arg:expr)?;)+) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test] async fn $name() { $case(Some(cbt_testkit::TestDatabase::sqlite()) $(, $arg)?).await; })+
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test] async fn $name() { $case(cbt_testkit::TestDatabase::postgres().await $(, $arg)?).await; })+
+        }
+    };
+}
+
 mod accounts;
 mod accounts_mfa;
 mod accounts_tokens;
