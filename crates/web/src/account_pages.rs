@@ -548,6 +548,20 @@ struct SecurityPageInput {
     new_token: Option<String>,
 }
 
+impl SecurityPageInput {
+    fn shown(notice: Option<&'static str>) -> Self {
+        Self { status: StatusCode::OK, notice, errors: Errors::default(), new_token: None }
+    }
+
+    fn rejected(errors: FieldErrors) -> Self {
+        Self { status: StatusCode::UNPROCESSABLE_ENTITY, notice: None, errors: Errors(errors), new_token: None }
+    }
+
+    fn with_new_token(token: String) -> Self {
+        Self { new_token: Some(token), ..Self::shown(None) }
+    }
+}
+
 async fn security_page(
     state: &WebState,
     current: &cbt_app::accounts::CurrentSession,
@@ -600,7 +614,7 @@ pub async fn security_settings(
         Some("token-revoked") => Some("The access token was revoked."),
         _ => None,
     };
-    let input = SecurityPageInput { status: StatusCode::OK, notice, errors: Errors::default(), new_token: None };
+    let input = SecurityPageInput::shown(notice);
     security_page(&state, &current, page("security-settings", &visitor, &csrf), input).await
 }
 
@@ -651,12 +665,7 @@ pub async fn change_password(
         Ok(()) => Redirect::to("/account/security?notice=password-changed").into_response(),
         Err(AppError::Invalid(errors)) => {
             let layout = page("security-settings", &visitor, &csrf);
-            let input = SecurityPageInput {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                notice: None,
-                errors: Errors(errors),
-                new_token: None,
-            };
+            let input = SecurityPageInput::rejected(errors);
             security_page(&state, &current, layout, input).await
         }
         Err(e) => WebError::from(e).into_response(),
@@ -682,21 +691,11 @@ pub async fn create_access_token(
     let layout = page("security-settings", &visitor, &csrf);
     match state.app.create_access_token(&current, &input.name, &input.lifetime_days, &ctx).await {
         Ok(token) => {
-            let input = SecurityPageInput {
-                status: StatusCode::OK,
-                notice: None,
-                errors: Errors::default(),
-                new_token: Some(token),
-            };
+            let input = SecurityPageInput::with_new_token(token);
             security_page(&state, &current, layout, input).await
         }
         Err(AppError::Invalid(errors)) => {
-            let input = SecurityPageInput {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                notice: None,
-                errors: Errors(errors),
-                new_token: None,
-            };
+            let input = SecurityPageInput::rejected(errors);
             security_page(&state, &current, layout, input).await
         }
         Err(e) => WebError::from(e).into_response(),
