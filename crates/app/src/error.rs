@@ -21,6 +21,9 @@ pub enum AppError {
     /// altered. Which of these is not said.
     #[error("this link is invalid or has expired")]
     InvalidLink,
+    /// A Google sign-in that matches no account (or an unverified email).
+    #[error("no account is linked to this Google account")]
+    NoLinkedAccount,
     /// Missing, or belonging to another account: the same answer.
     #[error("not found")]
     NotFound,

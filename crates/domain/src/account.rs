@@ -264,6 +264,8 @@ pub struct Account {
     /// The last TOTP step accepted (a code is never accepted twice).
     pub mfa_last_step: Option<i64>,
     pub password_changed_at: time::OffsetDateTime,
+    /// The linked Google account's subject (`sub`), if any.
+    pub google_subject: Option<String>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
 }

@@ -90,6 +90,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn account_by_email(&self, email_normalized: &str) -> Result<Option<Account>, StoreError>;
 
+    async fn account_by_google_subject(&self, subject: &str) -> Result<Option<Account>, StoreError>;
+
     async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
 
     /// The account's sessions, oldest first.

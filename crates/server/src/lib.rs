@@ -40,6 +40,26 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>
     }
 }
 
+/// Google sign-in when `CBT_GOOGLE_CLIENT_ID` is set: discovers the
+/// provider's endpoints and keys now, so a wrong setting stops start-up.
+pub async fn google_sign_in(settings: &Settings) -> anyhow::Result<Option<Arc<cbt_oidc::OidcClient>>> {
+    let Some(client_id) = settings.google_client_id.clone() else { return Ok(None) };
+    let secret = match (&settings.google_client_secret, &settings.google_client_secret_file) {
+        (Some(s), _) => s.clone(),
+        (None, Some(file)) => std::fs::read_to_string(file)
+            .with_context(|| format!("CBT_GOOGLE_CLIENT_SECRET_FILE: cannot read {}", file.display()))?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+        (None, None) => anyhow::bail!("CBT_GOOGLE_CLIENT_SECRET is not set (needed with CBT_GOOGLE_CLIENT_ID)"),
+    };
+    let redirect = format!("{}/auth/google/callback", settings.public_url.trim_end_matches('/'));
+    let oidc = cbt_oidc::OidcSettings::new(settings.google_issuer_url.clone(), client_id, secret, redirect)
+        .map_err(|e| anyhow::anyhow!("CBT_GOOGLE_*: {e}"))?;
+    let client =
+        cbt_oidc::OidcClient::discover(oidc).await.map_err(|e| anyhow::anyhow!("CBT_GOOGLE_ISSUER_URL: {e}"))?;
+    Ok(Some(Arc::new(client)))
+}
+
 /// SMTP when `CBT_SMTP_HOST` is set; otherwise (local mode) `.eml` files in
 /// `<data_dir>/outbox/`.
 pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
@@ -143,7 +163,8 @@ impl Application {
             app.record_system_event(AuditAction::SchemaMigrated, AuditOutcome::Success).await?;
         }
         app.record_system_event(AuditAction::ServerStarted, AuditOutcome::Success).await?;
-        let router = cbt_web::router(app.clone(), web_settings(settings), secrets.csrf.expose());
+        let google = google_sign_in(settings).await?;
+        let router = cbt_web::router(app.clone(), web_settings(settings), secrets.csrf.expose(), google);
         Ok(Self { listener, router, app })
     }
 

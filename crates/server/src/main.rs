@@ -174,6 +174,19 @@ fn config_check(settings: &Settings) -> ExitCode {
     println!("password_hash_cost          = {}", settings.password_hash_cost);
     println!("password_hash_workers       = {}", settings.password_hash_workers);
     println!("require_mfa                 = {}", settings.require_mfa);
+    println!(
+        "google_client_id            = {}",
+        settings.google_client_id.as_deref().unwrap_or("(none: Google sign-in off)")
+    );
+    println!(
+        "google_client_secret        = {}",
+        if settings.google_client_secret.is_some() || settings.google_client_secret_file.is_some() {
+            "set (value redacted)"
+        } else {
+            "(none)"
+        }
+    );
+    println!("google_issuer_url           = {}", settings.google_issuer_url);
     println!("requests_per_ip             = {}", settings.requests_per_ip);
     println!(
         "smtp_host                   = {}",

@@ -199,6 +199,7 @@ pub mod accounts {
             mfa_enabled_at: None,
             mfa_last_step: None,
             password_changed_at: t,
+            google_subject: None,
             created_at: t,
             updated_at: t,
         }
@@ -232,11 +233,14 @@ pub mod accounts {
         a.email_verified_at = Some(now());
         a.mfa_secret_sealed = Some(vec![1, 2, 3]);
         a.mfa_last_step = Some(42);
+        a.google_subject = Some("google-sub-1".into());
         let mut tx = store.begin().await.expect("begin");
         tx.update_account(&a).await.expect("update");
         assert_eq!(tx.account_by_id(a.id).await.expect("read in tx"), Some(a.clone()));
         tx.commit().await.expect("commit");
-        assert_eq!(store.account_by_id(a.id).await.expect("read"), Some(a));
+        assert_eq!(store.account_by_id(a.id).await.expect("read"), Some(a.clone()));
+        assert_eq!(store.account_by_google_subject("google-sub-1").await.expect("read"), Some(a));
+        assert_eq!(store.account_by_google_subject("other").await.expect("read"), None);
     }
 
     /// Sessions are found by token hash, listed oldest first, and deleted

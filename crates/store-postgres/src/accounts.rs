@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::backend;
 
 const ACCOUNT_COLUMNS: &str = "id, email, email_normalized, full_name, credential, password_hash, email_verified_at, \
-    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, updated_at";
+    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, google_subject, created_at, updated_at";
 
 fn account(r: &PgRow) -> Result<Account, StoreError> {
     Ok(Account {
@@ -31,6 +31,7 @@ fn account(r: &PgRow) -> Result<Account, StoreError> {
         mfa_enabled_at: r.try_get("mfa_enabled_at").map_err(backend)?,
         mfa_last_step: r.try_get("mfa_last_step").map_err(backend)?,
         password_changed_at: r.try_get("password_changed_at").map_err(backend)?,
+        google_subject: r.try_get("google_subject").map_err(backend)?,
         created_at: r.try_get("created_at").map_err(backend)?,
         updated_at: r.try_get("updated_at").map_err(backend)?,
     })
@@ -52,7 +53,7 @@ pub async fn insert_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     let result = sqlx::query(
         "INSERT INTO accounts (id, email, email_normalized, full_name, credential, password_hash, \
          email_verified_at, mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+         updated_at, google_subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(a.id.as_uuid())
     .bind(&a.email)
@@ -67,6 +68,7 @@ pub async fn insert_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     .bind(a.password_changed_at)
     .bind(a.created_at)
     .bind(a.updated_at)
+    .bind(&a.google_subject)
     .execute(e)
     .await;
     match result {
@@ -79,7 +81,7 @@ pub async fn update_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     let result = sqlx::query(
         "UPDATE accounts SET email = $1, email_normalized = $2, full_name = $3, credential = $4, password_hash = $5, \
          email_verified_at = $6, mfa_secret_sealed = $7, mfa_enabled_at = $8, mfa_last_step = $9, \
-         password_changed_at = $10, updated_at = $11 WHERE id = $12",
+         password_changed_at = $10, updated_at = $11, google_subject = $12 WHERE id = $13",
     )
     .bind(&a.email)
     .bind(&a.email_normalized)
@@ -92,6 +94,7 @@ pub async fn update_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     .bind(a.mfa_last_step)
     .bind(a.password_changed_at)
     .bind(a.updated_at)
+    .bind(&a.google_subject)
     .bind(a.id.as_uuid())
     .execute(e)
     .await;
@@ -390,4 +393,13 @@ pub async fn delete_access_token<'e>(
         .await
         .map_err(backend)?;
     Ok(done.rows_affected() > 0)
+}
+
+pub async fn account_by_google_subject<'e>(
+    e: impl PgExecutor<'e>,
+    subject: &str,
+) -> Result<Option<Account>, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE google_subject = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject).fetch_optional(e).await.map_err(backend)?;
+    row.as_ref().map(account).transpose()
 }

@@ -28,7 +28,7 @@ fn id_of<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, StoreEr
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, email_normalized, full_name, credential, password_hash, email_verified_at, \
-    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, updated_at";
+    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, google_subject, created_at, updated_at";
 
 fn account(r: &SqliteRow) -> Result<Account, StoreError> {
     let id: String = r.try_get("id").map_err(backend)?;
@@ -44,6 +44,7 @@ fn account(r: &SqliteRow) -> Result<Account, StoreError> {
         mfa_enabled_at: opt_time(r.try_get("mfa_enabled_at").map_err(backend)?)?,
         mfa_last_step: r.try_get("mfa_last_step").map_err(backend)?,
         password_changed_at: time_of(r.try_get("password_changed_at").map_err(backend)?)?,
+        google_subject: r.try_get("google_subject").map_err(backend)?,
         created_at: time_of(r.try_get("created_at").map_err(backend)?)?,
         updated_at: time_of(r.try_get("updated_at").map_err(backend)?)?,
     })
@@ -65,7 +66,7 @@ pub async fn insert_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     let result = sqlx::query(
         "INSERT INTO accounts (id, email, email_normalized, full_name, credential, password_hash, \
          email_verified_at, mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, \
-         updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         updated_at, google_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(a.id.to_string())
     .bind(&a.email)
@@ -80,6 +81,7 @@ pub async fn insert_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     .bind(unix_micros(a.password_changed_at))
     .bind(unix_micros(a.created_at))
     .bind(unix_micros(a.updated_at))
+    .bind(&a.google_subject)
     .execute(e)
     .await;
     match result {
@@ -92,7 +94,7 @@ pub async fn update_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     let result = sqlx::query(
         "UPDATE accounts SET email = ?, email_normalized = ?, full_name = ?, credential = ?, password_hash = ?, \
          email_verified_at = ?, mfa_secret_sealed = ?, mfa_enabled_at = ?, mfa_last_step = ?, \
-         password_changed_at = ?, updated_at = ? WHERE id = ?",
+         password_changed_at = ?, updated_at = ?, google_subject = ? WHERE id = ?",
     )
     .bind(&a.email)
     .bind(&a.email_normalized)
@@ -105,6 +107,7 @@ pub async fn update_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     .bind(a.mfa_last_step)
     .bind(unix_micros(a.password_changed_at))
     .bind(unix_micros(a.updated_at))
+    .bind(&a.google_subject)
     .bind(a.id.to_string())
     .execute(e)
     .await;
@@ -422,4 +425,13 @@ pub async fn delete_access_token<'e>(
         .await
         .map_err(backend)?;
     Ok(done.rows_affected() > 0)
+}
+
+pub async fn account_by_google_subject<'e>(
+    e: impl SqliteExecutor<'e>,
+    subject: &str,
+) -> Result<Option<Account>, StoreError> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE google_subject = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject).fetch_optional(e).await.map_err(backend)?;
+    row.as_ref().map(account).transpose()
 }

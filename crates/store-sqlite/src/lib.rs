@@ -175,6 +175,10 @@ impl Store for SqliteStore {
         accounts::account_by_email(&self.pool, email_normalized).await
     }
 
+    async fn account_by_google_subject(&self, subject: &str) -> Result<Option<Account>, StoreError> {
+        accounts::account_by_google_subject(&self.pool, subject).await
+    }
+
     async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
         accounts::session_by_token_hash(&self.pool, token_hash).await
     }

@@ -146,3 +146,31 @@ impl TestApp {
         (secret, codes)
     }
 }
+
+/// Starts a fake Google (a real OpenID provider on loopback) and the app
+/// configured to sign in with it.
+pub async fn app_with_google(db: crate::TestDatabase) -> (TestApp, cbt_oidc::test_provider::FakeGoogle) {
+    let google = cbt_oidc::test_provider::FakeGoogle::start().await;
+    let (id, secret, issuer) =
+        (google.client_id().to_owned(), google.client_secret().to_owned(), google.issuer_url().to_owned());
+    let app = TestApp::spawn_with(db, move |s| {
+        s.google_client_id = Some(id);
+        s.google_client_secret = Some(secret);
+        s.google_issuer_url = issuer;
+    })
+    .await;
+    (app, google)
+}
+
+impl TestApp {
+    /// Presses "Sign in with Google", lets the provider answer, and returns
+    /// the app's answer to the callback.
+    pub async fn sign_in_with_google(&self, client: &reqwest::Client) -> reqwest::Response {
+        let r = self.submit(client, "/login", "/auth/google", &[]).await;
+        assert_eq!(r.status(), 303, "off to the provider");
+        let authorize = r.headers()["location"].to_str().expect("location").to_owned();
+        let r = client.get(&authorize).send().await.expect("provider");
+        let callback = r.headers()["location"].to_str().expect("callback").to_owned();
+        client.get(&callback).send().await.expect("callback")
+    }
+}

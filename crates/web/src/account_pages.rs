@@ -63,7 +63,7 @@ struct MessagePage {
     link: Option<(String, String)>,
 }
 
-fn message(layout: Layout, title: &str, paragraphs: &[&str], link: Option<(&str, &str)>) -> Response {
+pub(crate) fn message(layout: Layout, title: &str, paragraphs: &[&str], link: Option<(&str, &str)>) -> Response {
     html(
         StatusCode::OK,
         MessagePage {
@@ -202,13 +202,26 @@ struct SignInPage {
     layout: Layout,
     email: String,
     failed: bool,
+    google: bool,
 }
 
-pub async fn sign_in_form(visitor: Visitor, csrf: axum::Extension<CsrfToken>) -> Response {
+pub async fn sign_in_form(
+    State(state): State<WebState>,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+) -> Response {
     if visitor.session.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
-    html(StatusCode::OK, SignInPage { layout: page("login", &visitor, &csrf), email: String::new(), failed: false })
+    html(
+        StatusCode::OK,
+        SignInPage {
+            layout: page("login", &visitor, &csrf),
+            email: String::new(),
+            failed: false,
+            google: state.google.is_some(),
+        },
+    )
 }
 
 pub async fn sign_in(
@@ -228,7 +241,12 @@ pub async fn sign_in(
         }
         Err(AppError::InvalidCredentials) => html(
             StatusCode::UNAUTHORIZED,
-            SignInPage { layout: page("login", &visitor, &csrf), email: input.email, failed: true },
+            SignInPage {
+                layout: page("login", &visitor, &csrf),
+                email: input.email,
+                failed: true,
+                google: state.google.is_some(),
+            },
         ),
         Err(e) => WebError::from(e).into_response(),
     }

@@ -12,6 +12,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 pub const SESSION: &str = "cbt_session";
 /// The sign-in waiting for its TOTP code.
 pub const MFA_PENDING: &str = "cbt_mfa";
+/// A Google sign-in on its way (signed; ten minutes).
+pub const OIDC_PENDING: &str = "cbt_oidc";
 /// The CSRF double-submit token (checklist 18).
 pub const CSRF: &str = "cbt_csrf";
 

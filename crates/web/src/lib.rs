@@ -18,6 +18,7 @@ mod client_address;
 pub mod cookies;
 pub mod csrf;
 mod error;
+mod google_pages;
 mod health;
 mod mfa_pages;
 mod pages;
@@ -86,18 +87,35 @@ pub struct WebState {
     pub settings: Arc<WebSettings>,
     pub cookies: CookiePolicy,
     pub csrf: CsrfKey,
+    /// Google sign-in, when configured.
+    pub google: Option<Arc<cbt_oidc::OidcClient>>,
+    pub pending: google_pages::PendingSigner,
 }
 
 /// The whole HTTP application. `csrf_secret` keys the CSRF tokens.
-pub fn router(app: App, settings: WebSettings, csrf_secret: &[u8]) -> Router {
+pub fn router(
+    app: App,
+    settings: WebSettings,
+    csrf_secret: &[u8],
+    google: Option<Arc<cbt_oidc::OidcClient>>,
+) -> Router {
     let settings = Arc::new(settings);
     let cookies = CookiePolicy { secure: settings.https || settings.production };
     let limiter = request_limit::RequestLimiter::start(app.clone());
-    let state = WebState { app, settings: settings.clone(), cookies, csrf: CsrfKey::new(csrf_secret) };
+    let state = WebState {
+        app,
+        settings: settings.clone(),
+        cookies,
+        csrf: CsrfKey::new(csrf_secret),
+        google,
+        pending: google_pages::PendingSigner::new(csrf_secret),
+    };
     let routes = Router::new()
         .route("/signup", get(account_pages::sign_up_form).post(account_pages::sign_up))
         .route("/verify-email", get(account_pages::verify_email))
         .route("/login", get(account_pages::sign_in_form).post(account_pages::sign_in))
+        .route("/auth/google", post(google_pages::start))
+        .route("/auth/google/callback", get(google_pages::callback))
         .route("/login/mfa", get(mfa_pages::code_form).post(mfa_pages::submit_code))
         .route("/logout", post(account_pages::sign_out))
         .route("/account/mfa", get(mfa_pages::settings))

@@ -3,6 +3,7 @@
 //! audit event in one transaction; every mail is sent after the commit.
 
 mod access_tokens;
+mod google;
 mod mfa;
 mod password;
 mod profile;
@@ -17,6 +18,7 @@ use cbt_domain::audit::{Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarge
 use cbt_domain::tokens::{RateDecision, RateRule};
 use cbt_ports::{OutgoingMail, StoreTx};
 
+pub use google::GoogleIdentity;
 pub use mfa::MfaEnrolment;
 pub use sessions::{CurrentSession, SessionSummary};
 pub use sign_in::SignInOutcome;

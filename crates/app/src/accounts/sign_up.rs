@@ -94,6 +94,7 @@ impl App {
             mfa_enabled_at: None,
             mfa_last_step: None,
             password_changed_at: now,
+            google_subject: None,
             created_at: now,
             updated_at: now,
         };

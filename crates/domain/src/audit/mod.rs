@@ -85,6 +85,8 @@ vocabulary!(
         MfaEnabled => "auth.mfa_enable",
         MfaDisabled => "auth.mfa_disable",
         MfaRecoveryCodeUsed => "auth.mfa_recovery_code",
+        /// A Google account was linked (success) or matched nothing (denied).
+        OAuthLinked => "auth.oauth_link",
         /// A personal access token was created or revoked.
         AccessTokenCreated => "auth.token_create",
         AccessTokenRevoked => "auth.token_revoke",
