@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Property tests (checklist item 38: no input makes a parser panic) over the MFA input paths:
 //! TOTP codes typed by the user and recovery-code hashes read back from the database.
 
