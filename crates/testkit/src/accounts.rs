@@ -174,3 +174,15 @@ impl TestApp {
         client.get(&callback).send().await.expect("callback")
     }
 }
+
+/// A browser of its own connecting from another loopback address (Linux
+/// routes all of 127.0.0.0/8 to `lo`), for per-IP limits.
+pub fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .local_address(ip.parse::<std::net::IpAddr>().expect("an IP address"))
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+        .build()
+        .expect("client")
+}

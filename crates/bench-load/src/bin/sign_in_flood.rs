@@ -674,6 +674,24 @@ fn markdown(o: &Options, phases: &[Phase], tp: &Throughput, raw: &RawBcrypt) -> 
             h.failures + d.failures,
         ));
     }
+    md.push_str("\nAcceptance (median p99 within 3x the idle median p99, no failed probe):\n\n");
+    for (key, label) in [FLOOD_ONE, FLOOD_SPREAD] {
+        let mut over = Vec::new();
+        let mut failed = 0;
+        for probe in [Probe::Healthz, Probe::Dashboard] {
+            let a = aggregate(phases, key, probe);
+            failed += a.failures;
+            if a.p99_over_idle.is_none_or(|r| r > LIMIT_RATIO) {
+                over.push(format!("`/{}` p99 is {}x idle", probe.key(), fmt_ratio(a.p99_over_idle)));
+            }
+        }
+        if failed > 0 {
+            over.push(format!("{failed} probe request(s) failed"));
+        }
+        let result =
+            if over.is_empty() { "within 3x idle".to_owned() } else { format!("**not met**: {}", over.join("; ")) };
+        md.push_str(&format!("- {label}: {result}\n"));
+    }
     md.push_str(
         "\n### Spread between rounds\n\nEach round on its own, in round order: the idle p99 in ms, and each flood's \
          p99 over the same round's idle p99. Where the idle figures disagree by much, the machine's load changed \

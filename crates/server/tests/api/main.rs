@@ -21,6 +21,7 @@ macro_rules! on_both_backends {
 }
 
 mod accounts;
+mod accounts_checklist;
 mod accounts_google;
 mod accounts_mfa;
 mod accounts_tokens;
