@@ -92,6 +92,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn account_by_google_subject(&self, subject: &str) -> Result<Option<Account>, StoreError>;
 
+    /// A rate-limit bucket, read without taking the write lock (the cheap
+    /// first look that lets a flood of refused attempts write nothing).
+    async fn peek_rate_bucket(&self, bucket: &str) -> Result<Option<BucketState>, StoreError>;
+
     async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
 
     /// The account's sessions, oldest first.

@@ -151,6 +151,10 @@ impl Store for PostgresStore {
         accounts::account_by_google_subject(&self.pool, subject).await
     }
 
+    async fn peek_rate_bucket(&self, bucket: &str) -> Result<Option<BucketState>, StoreError> {
+        accounts::rate_bucket(&self.pool, bucket).await
+    }
+
     async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
         accounts::session_by_token_hash(&self.pool, token_hash).await
     }

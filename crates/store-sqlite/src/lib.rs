@@ -32,7 +32,12 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct SqliteStore {
+    /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
+    /// The one writer connection. SQLite admits one writer at a time;
+    /// queueing here (instead of on the file lock) keeps queued writers
+    /// from holding the readers' connections.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -50,13 +55,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(unavailable)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.create_if_missing(false))
             .await
             .map_err(unavailable)?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// The latest migration version embedded in this build.
@@ -112,7 +123,7 @@ impl Store for SqliteStore {
 
     async fn migrate(&self) -> Result<MigrationReport, StoreError> {
         let before = applied_versions(&self.pool).await?;
-        MIGRATOR.run(&self.pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
+        MIGRATOR.run(&self.writer).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         let after = applied_versions(&self.pool).await?;
         Ok(MigrationReport {
             applied: after.iter().copied().filter(|v| !before.contains(v)).collect(),
@@ -130,7 +141,7 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
         Ok(Box::new(SqliteTx { tx }))
     }
 
@@ -165,6 +176,7 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     async fn account_by_id(&self, id: AccountId) -> Result<Option<Account>, StoreError> {
@@ -179,6 +191,10 @@ impl Store for SqliteStore {
         accounts::account_by_google_subject(&self.pool, subject).await
     }
 
+    async fn peek_rate_bucket(&self, bucket: &str) -> Result<Option<BucketState>, StoreError> {
+        accounts::rate_bucket(&self.pool, bucket).await
+    }
+
     async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
         accounts::session_by_token_hash(&self.pool, token_hash).await
     }
@@ -188,7 +204,7 @@ impl Store for SqliteStore {
     }
 
     async fn touch_session(&self, id: SessionId, now: OffsetDateTime) -> Result<(), StoreError> {
-        accounts::touch_session(&self.pool, id, now).await
+        accounts::touch_session(&self.writer, id, now).await
     }
 
     async fn access_token_by_hash(&self, token_hash: &[u8]) -> Result<Option<AccessToken>, StoreError> {
@@ -200,7 +216,7 @@ impl Store for SqliteStore {
     }
 
     async fn touch_access_token(&self, id: AccessTokenId, now: OffsetDateTime) -> Result<(), StoreError> {
-        accounts::touch_access_token(&self.pool, id, now).await
+        accounts::touch_access_token(&self.writer, id, now).await
     }
 }
 

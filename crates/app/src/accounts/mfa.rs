@@ -135,8 +135,7 @@ impl App {
         let account_id = pending.account.id;
         let limit = bucket("login:mfa", &account_id.to_string());
         let target = AuditTarget::new(TargetKind::Account, account_id.as_uuid());
-        let tx = self.store.begin().await?;
-        let mut tx = self.refuse_if_limited(tx, &[(&limit, tokens::LOGIN)], target, ctx).await?;
+        let mut tx = self.refuse_if_limited(&[(&limit, tokens::LOGIN)], target, ctx).await?;
         let Some(mut account) = tx.account_by_id(account_id).await? else { return Err(AppError::InvalidCredentials) };
         let secret = self.totp_secret(&account)?.ok_or(AppError::InvalidCredentials)?;
         let now = self.clock.now();

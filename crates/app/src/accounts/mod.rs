@@ -93,13 +93,22 @@ impl App {
     /// Counts the attempt (see [`App::rate_check`]); when it is over a
     /// limit, records that in the audit log, commits the count and answers
     /// `RateLimited`; otherwise hands the transaction back.
+    ///
+    /// A bucket already locked is refused after a plain read, writing
+    /// nothing: a flood against a locked account costs no write lock and
+    /// cannot grow the audit log at line rate. The lockout itself (the
+    /// attempt that crosses the limit) is what the audit log records.
     pub(crate) async fn refuse_if_limited(
         &self,
-        mut tx: Box<dyn StoreTx>,
         buckets: &[(&str, RateRule)],
         target: AuditTarget,
         ctx: &RequestContext,
     ) -> Result<Box<dyn StoreTx>, AppError> {
+        let names: Vec<&str> = buckets.iter().map(|(name, _)| *name).collect();
+        if let Some(until) = self.locked_until(&names).await? {
+            return Err(AppError::RateLimited { until });
+        }
+        let mut tx = self.store.begin().await?;
         if let RateDecision::Limited { until } = self.rate_check(&mut tx, buckets).await? {
             let event = self.event(Actor::Anonymous, AuditAction::RateLimited, target, AuditOutcome::Denied, ctx);
             self.audit(&mut tx, event).await?;
@@ -107,6 +116,20 @@ impl App {
             return Err(AppError::RateLimited { until });
         }
         Ok(tx)
+    }
+
+    /// Until when one of `buckets` is locked, from a plain read.
+    pub(crate) async fn locked_until(&self, buckets: &[&str]) -> Result<Option<time::OffsetDateTime>, AppError> {
+        let now = self.clock.now();
+        let mut until = None;
+        for name in buckets {
+            if let Some(locked) = self.store.peek_rate_bucket(name).await?.and_then(|s| s.locked_until)
+                && locked > now
+            {
+                until = until.max(Some(locked));
+            }
+        }
+        Ok(until)
     }
 
     /// Sends a mail without making the caller wait for the mail server, so

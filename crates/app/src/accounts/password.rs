@@ -22,7 +22,7 @@ impl App {
         let (by_ip, by_email) = (bucket("reset:ip", &ip_key(ctx)), bucket("reset:email", &normalized));
         let buckets = [(by_ip.as_str(), tokens::PASSWORD_RESET), (by_email.as_str(), tokens::PASSWORD_RESET)];
         let anyone = AuditTarget { kind: TargetKind::Account, id: None };
-        let mut tx = self.refuse_if_limited(self.store.begin().await?, &buckets, anyone, ctx).await?;
+        let mut tx = self.refuse_if_limited(&buckets, anyone, ctx).await?;
         let Some(account) = self.store.account_by_email(&normalized).await? else {
             tx.commit().await?;
             return Ok(());

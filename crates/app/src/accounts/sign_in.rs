@@ -32,7 +32,7 @@ impl App {
         let buckets = [(bucket("login:ip", &ip_key(ctx)), tokens::LOGIN), (account_bucket.clone(), tokens::LOGIN)];
         let buckets: Vec<(&str, _)> = buckets.iter().map(|(name, rule)| (name.as_str(), *rule)).collect();
         let anyone = AuditTarget { kind: TargetKind::Account, id: None };
-        let tx = self.refuse_if_limited(self.store.begin().await?, &buckets, anyone, ctx).await?;
+        let tx = self.refuse_if_limited(&buckets, anyone, ctx).await?;
         // The attempt is counted before the slow check, and the write lock
         // is not held while bcrypt runs.
         tx.commit().await?;

@@ -51,8 +51,7 @@ impl App {
 
         let anyone = AuditTarget { kind: TargetKind::Account, id: None };
         let by_ip = bucket("signup:ip", &ip_key(ctx));
-        let tx = self.store.begin().await?;
-        self.refuse_if_limited(tx, &[(&by_ip, tokens::SIGNUP)], anyone, ctx).await?.commit().await?;
+        self.refuse_if_limited(&[(&by_ip, tokens::SIGNUP)], anyone, ctx).await?.commit().await?;
 
         // Hash before looking the address up, so both answers take one
         // bcrypt.
