@@ -73,6 +73,8 @@ usage: sign-in-flood BASE_URL [options]
   --probe-gap-ms N      pause between two probe requests (default 5)
   --settle-seconds N    pause between phases (default 2)
   --app-hash-workers N  the app's CBT_PASSWORD_HASH_WORKERS, recorded only
+  --app-pid PID         the app's process id, to report its CPU use per phase
+                        (Linux, same machine)
   --markdown FILE       also write the report's tables to FILE
 
 Expects a fresh app (rate-limit buckets of earlier runs would refuse the
@@ -90,6 +92,7 @@ struct Options {
     probe_gap: Duration,
     settle: Duration,
     app_hash_workers: Option<u32>,
+    app_pid: Option<String>,
     markdown: Option<PathBuf>,
 }
 
@@ -107,6 +110,7 @@ fn parse_options() -> Result<Options> {
         probe_gap: Duration::from_millis(5),
         settle: Duration::from_secs(2),
         app_hash_workers: None,
+        app_pid: None,
         markdown: None,
     };
     while let Some(arg) = args.next() {
@@ -135,6 +139,7 @@ fn parse_options() -> Result<Options> {
             "--probe-gap-ms" => o.probe_gap = Duration::from_millis(number()?),
             "--settle-seconds" => o.settle = Duration::from_secs(number()?),
             "--app-hash-workers" => o.app_hash_workers = Some(number()? as u32),
+            "--app-pid" => o.app_pid = Some(number()?.to_string()),
             "--markdown" => o.markdown = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown option {arg}\n{USAGE}").into()),
         }
@@ -362,6 +367,8 @@ struct Phase {
     healthz: ProbeResult,
     dashboard: ProbeResult,
     attack: Option<(usize, AttackResult)>,
+    /// Cores kept busy during the phase, on average: (app, load client).
+    cpu: (Option<f64>, Option<f64>),
 }
 
 async fn join_probe(handle: std::thread::JoinHandle<Result<ProbeResult>>) -> Result<ProbeResult> {
@@ -385,12 +392,17 @@ async fn run_phase(
     let dashboard =
         spawn_probe(probes.dashboard.clone(), probes.dashboard_ip, Some(probes.jar.clone()), start, until, o.probe_gap);
     tokio::time::sleep_until(start.into()).await;
+    let cpu_start = (o.app_pid.as_deref().and_then(cpu_seconds), cpu_seconds("self"));
     let count = attackers.len();
     let url = o.base.join("/login")?;
     let mut tasks = JoinSet::new();
     for a in attackers {
         tasks.spawn(attack(a, url.clone(), until));
     }
+    tokio::time::sleep_until(until.into()).await;
+    let cpu_end = (o.app_pid.as_deref().and_then(cpu_seconds), cpu_seconds("self"));
+    let busy = |a: Option<f64>, b: Option<f64>| Some((b? - a?) / o.phase.as_secs_f64());
+    let cpu = (busy(cpu_start.0, cpu_end.0), busy(cpu_start.1, cpu_end.1));
     let mut total = AttackResult::default();
     while let Some(r) = tasks.join_next().await {
         total.add(r?);
@@ -409,9 +421,22 @@ async fn run_phase(
         healthz: join_probe(healthz).await?,
         dashboard: join_probe(dashboard).await?,
         attack: (count > 0).then_some((count, total)),
+        cpu,
     };
     tokio::time::sleep(o.settle).await;
     Ok(phase)
+}
+
+/// CPU time (user + system, all threads) of a process so far, in seconds,
+/// from `/proc/<pid>/stat` (Linux; clock ticks of 1/100 s, `USER_HZ`).
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may
+    // contain spaces: state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 // ---- throughput and raw bcrypt -------------------------------------------------
@@ -626,6 +651,7 @@ fn phase_json(p: &Phase) -> Value {
     json!({
         "round": p.round + 1, "phase": p.key,
         "healthz": probe(&p.healthz), "dashboard": probe(&p.dashboard), "attack": attack,
+        "app_cores_busy": p.cpu.0, "load_client_cores_busy": p.cpu.1,
     })
 }
 
@@ -691,6 +717,17 @@ fn markdown(o: &Options, phases: &[Phase], tp: &Throughput, raw: &RawBcrypt) -> 
         let result =
             if over.is_empty() { "within 3x idle".to_owned() } else { format!("**not met**: {}", over.join("; ")) };
         md.push_str(&format!("- {label}: {result}\n"));
+    }
+    md.push_str(&format!(
+        "\n### CPU during the phases\n\nCores kept busy on average during each phase (median over the rounds), \
+         of the {} this machine has; the load client runs on the same cores as the app.\n\n\
+         | phase | app | load client (probes and attackers) |\n|---|---:|---:|\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    ));
+    for (key, label) in KINDS {
+        let app = median(phases_of(phases, key).filter_map(|p| p.cpu.0).collect());
+        let client = median(phases_of(phases, key).filter_map(|p| p.cpu.1).collect());
+        md.push_str(&format!("| {label} | {} | {} |\n", fmt_ratio(app), fmt_ratio(client)));
     }
     md.push_str(
         "\n### Spread between rounds\n\nEach round on its own, in round order: the idle p99 in ms, and each flood's \
