@@ -64,6 +64,7 @@ pub struct App {
     hasher: PasswordHasher,
     links: Arc<LinkSigner>,
     mfa_sealer: Arc<sealing::Sealer>,
+    lockouts: Arc<accounts::Lockouts>,
     recovery_pepper: Arc<cbt_mfa::RecoveryPepper>,
     settings: Arc<AppSettings>,
 }
@@ -79,6 +80,7 @@ impl App {
             hasher,
             links: Arc::new(LinkSigner::new(keys.links)),
             mfa_sealer: Arc::new(sealing::Sealer::derive(keys.kek, "cbt-mfa-secret-v1")?),
+            lockouts: Arc::new(accounts::Lockouts::default()),
             recovery_pepper: Arc::new(
                 cbt_mfa::RecoveryPepper::new(keys.recovery_pepper).map_err(|e| AppError::Internal(e.to_string()))?,
             ),

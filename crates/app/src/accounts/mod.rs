@@ -110,6 +110,13 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         if let RateDecision::Limited { until } = self.rate_check(&mut tx, buckets).await? {
+            for (name, _) in buckets {
+                if let Some(state) = tx.rate_bucket(name).await?
+                    && let Some(locked) = state.locked_until
+                {
+                    self.lockouts.remember(name, locked);
+                }
+            }
             let event = self.event(Actor::Anonymous, AuditAction::RateLimited, target, AuditOutcome::Denied, ctx);
             self.audit(&mut tx, event).await?;
             tx.commit().await?;
@@ -118,14 +125,19 @@ impl App {
         Ok(tx)
     }
 
-    /// Until when one of `buckets` is locked, from a plain read.
+    /// Until when one of `buckets` is locked: from this instance's memory
+    /// of lockouts, else from a plain read of the shared buckets.
     pub(crate) async fn locked_until(&self, buckets: &[&str]) -> Result<Option<time::OffsetDateTime>, AppError> {
         let now = self.clock.now();
+        if let Some(until) = self.lockouts.until(buckets, now) {
+            return Ok(Some(until));
+        }
         let mut until = None;
         for name in buckets {
             if let Some(locked) = self.store.peek_rate_bucket(name).await?.and_then(|s| s.locked_until)
                 && locked > now
             {
+                self.lockouts.remember(name, locked);
                 until = until.max(Some(locked));
             }
         }
@@ -147,5 +159,34 @@ impl App {
     /// A link to a page of this deployment.
     pub(crate) fn link(&self, path_and_query: &str) -> String {
         format!("{}{path_and_query}", self.settings.public_url.trim_end_matches('/'))
+    }
+}
+
+/// This instance's memory of buckets it has seen locked, so that a flood
+/// against a locked account is refused without touching the database. The
+/// database stays the truth shared by all instances; an entry only ever
+/// says "locked until", which the database would say too.
+#[derive(Default)]
+pub(crate) struct Lockouts(std::sync::Mutex<std::collections::HashMap<String, time::OffsetDateTime>>);
+
+/// Entries kept at most (expired ones go first, then everything).
+const LOCKOUTS_KEPT: usize = 100_000;
+
+impl Lockouts {
+    fn until(&self, buckets: &[&str], now: time::OffsetDateTime) -> Option<time::OffsetDateTime> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.iter().filter_map(|b| map.get(*b).copied()).filter(|until| *until > now).max()
+    }
+
+    fn remember(&self, bucket: &str, until: time::OffsetDateTime) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= LOCKOUTS_KEPT {
+            let now = time::OffsetDateTime::now_utc();
+            map.retain(|_, u| *u > now);
+            if map.len() >= LOCKOUTS_KEPT {
+                map.clear();
+            }
+        }
+        map.insert(bucket.to_owned(), until);
     }
 }
