@@ -3,10 +3,14 @@
 //! Adapters implement them (`cbt-store-sqlite`, `cbt-store-postgres`, ...);
 //! the server picks one at start-up. Nothing here knows SQL, HTTP or a cloud.
 
+mod blobs;
 mod clock;
+mod keys;
 mod mail;
 mod store;
 
+pub use blobs::{BlobError, BlobName, BlobStore, ByteStream};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use keys::{KeyError, KeyOwner, KeyProvider, WrappedKey};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{Backend, MigrationReport, Store, StoreError, StoreTx};

@@ -7,8 +7,8 @@
 //!
 //! Middleware, outermost first (see [`router`]):
 //! security headers → request id → request log → error rendering →
-//! panic catcher → timeout → body limit → per-IP ceiling → session → CSRF →
-//! routes.
+//! panic catcher → timeout → body limit → client address → refusal delay
+//! (429s are held a second) → per-IP ceiling → session → CSRF → routes.
 
 mod account_pages;
 mod api;
@@ -22,6 +22,7 @@ mod google_pages;
 mod health;
 mod mfa_pages;
 mod pages;
+mod refusal_delay;
 mod request_id;
 mod request_limit;
 mod security_headers;
@@ -148,6 +149,7 @@ pub fn router(
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn_with_state(state.clone(), auth::load_session))
         .layer(middleware::from_fn_with_state(limiter, request_limit::limit))
+        .layer(middleware::from_fn_with_state(refusal_delay::RefusalDelay::new(), refusal_delay::hold))
         .layer(middleware::from_fn_with_state(state.clone(), client_address::identify))
         .with_state(state);
 

@@ -95,3 +95,31 @@ async fn checklist_5_global_per_ip_ceiling_holds_across_restarts() {
     assert_eq!(status, 429, "the ceiling survives a restart");
     again.stop().await;
 }
+
+/// A 429 is held one second before it is sent (`web::refusal_delay`), so a
+/// client that retries at once cannot draw refusals at line rate; the hold
+/// delays nobody else: a health check sent meanwhile is answered first.
+#[tokio::test]
+async fn refusals_are_held_a_second_without_delaying_anyone_else() {
+    let app = TestApp::spawn_with(TestDatabase::sqlite(), |s| s.requests_per_ip = 1).await;
+    // Counts reach the database once a second.
+    let mut status = 200;
+    for _ in 0..30 {
+        status = app.get("/privacy").await.status().as_u16();
+        if status == 429 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 429);
+
+    let started = std::time::Instant::now();
+    let refused = tokio::spawn(app.client.get(app.url("/privacy")).send());
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), 200);
+    assert!(!refused.is_finished(), "the health check was answered while the refusal was held");
+    let refused = refused.await.unwrap().unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "held {:?}", started.elapsed());
+    app.stop().await;
+}
