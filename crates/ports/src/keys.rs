@@ -72,3 +72,13 @@ pub trait KeyProvider: Send + Sync + 'static {
     /// wrapped, backups included, can no longer be opened.
     async fn destroy_kek(&self, kek: &str) -> Result<(), KeyError>;
 }
+
+/// An account's data key as the database keeps it: wrapped, never plain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredDataKey {
+    pub owner: KeyOwner,
+    pub wrapped: WrappedKey,
+    pub created_at: time::OffsetDateTime,
+    /// When a rotation last re-wrapped it.
+    pub rewrapped_at: Option<time::OffsetDateTime>,
+}

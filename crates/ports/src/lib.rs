@@ -11,6 +11,6 @@ mod store;
 
 pub use blobs::{BlobError, BlobName, BlobStore, ByteStream};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use keys::{KeyError, KeyOwner, KeyProvider, WrappedKey};
+pub use keys::{KeyError, KeyOwner, KeyProvider, StoredDataKey, WrappedKey};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{Backend, MigrationReport, Store, StoreError, StoreTx};

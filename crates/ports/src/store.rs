@@ -13,6 +13,9 @@ use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{StoredDataKey, WrappedKey};
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +113,32 @@ pub trait Store: Send + Sync + 'static {
     async fn access_tokens_of(&self, account: AccountId) -> Result<Vec<AccessToken>, StoreError>;
 
     async fn touch_access_token(&self, id: AccessTokenId, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// The account's data key (wrapped), if it has one yet.
+    async fn data_key_of(&self, account: AccountId) -> Result<Option<StoredDataKey>, StoreError>;
+
+    /// Up to `limit` data keys not wrapped by `kek`, in key id order after
+    /// `after` (a rotation's batches).
+    async fn data_keys_not_under(
+        &self,
+        kek: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredDataKey>, StoreError>;
+
+    /// How many data keys each KEK wraps.
+    async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// Replaces a data key's wrapping if it is still wrapped by `from_kek`
+    /// (so two rotations running at once cannot undo each other); false when
+    /// it was not.
+    async fn rewrap_data_key(
+        &self,
+        key_id: Uuid,
+        from_kek: &str,
+        wrapped: &WrappedKey,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -170,4 +199,12 @@ pub trait StoreTx: Send {
 
     /// Deletes one of `account`'s tokens; false when not theirs or gone.
     async fn delete_access_token(&mut self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError>;
+
+    /// Stores an account's first data key; false (nothing written) when the
+    /// account already has one: whoever stored first wins.
+    async fn insert_data_key(&mut self, key: &StoredDataKey) -> Result<bool, StoreError>;
+
+    /// Destroys the account's data key (crypto-shredding): everything sealed
+    /// with it can no longer be opened. False when there was none.
+    async fn destroy_data_key(&mut self, account: AccountId) -> Result<bool, StoreError>;
 }

@@ -5,7 +5,7 @@
 //! the list into `#[tokio::test]` functions for one backend.
 
 // A failed expectation in a test suite is reported by panicking.
-#![allow(clippy::panic, clippy::expect_used)]
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -146,6 +146,8 @@ macro_rules! conformance_suite {
             accounts::checklist_25_sessions_are_scoped_to_their_account,
             accounts::checklist_8_one_time_tokens_are_single_use,
             accounts::checklist_4_rate_buckets_persist,
+            data_keys::data_keys_one_per_account_rewrap_and_destroy,
+            data_keys::rotation_batches_walk_every_key_once,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -320,5 +322,86 @@ pub mod accounts {
         tx.delete_rate_bucket("login:ip:x").await.expect("delete");
         assert_eq!(tx.rate_bucket("login:ip:x").await.expect("read"), None);
         tx.commit().await.expect("commit");
+    }
+}
+
+pub mod data_keys {
+    //! Wrapped data keys: one per account, compare-and-swap re-wrapping,
+    //! destruction.
+
+    use std::sync::Arc;
+
+    use cbt_ports::{KeyOwner, Store, StoredDataKey, WrappedKey};
+    use uuid::Uuid;
+
+    use crate::accounts::{now, saved};
+
+    fn stored(account: cbt_domain::AccountId, kek: &str, byte: u8) -> StoredDataKey {
+        StoredDataKey {
+            owner: KeyOwner { account, key_id: Uuid::now_v7() },
+            wrapped: WrappedKey { kek: kek.into(), bytes: vec![byte; 60] },
+            created_at: now(),
+            rewrapped_at: None,
+        }
+    }
+
+    /// The first key stored for an account wins; re-wrapping happens only
+    /// from the KEK the caller saw; destroying removes the key (and a
+    /// second destroy finds nothing); keys are scoped to their account.
+    pub async fn data_keys_one_per_account_rewrap_and_destroy(store: Arc<dyn Store>) {
+        let a = saved(&store, "keys-a@example.org").await.id;
+        let b = saved(&store, "keys-b@example.org").await.id;
+        assert_eq!(store.data_key_of(a).await.unwrap(), None);
+        let first = stored(a, "local:v1", 1);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.insert_data_key(&first).await.unwrap());
+        assert!(!tx.insert_data_key(&stored(a, "local:v1", 2)).await.unwrap(), "a second key for the account");
+        assert!(tx.insert_data_key(&stored(b, "local:v1", 3)).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.data_key_of(a).await.unwrap(), Some(first.clone()), "the first one won");
+
+        let v2 = WrappedKey { kek: "local:v2".into(), bytes: vec![9; 60] };
+        let at = now();
+        assert!(!store.rewrap_data_key(first.owner.key_id, "local:v0", &v2, at).await.unwrap(), "stale KEK");
+        assert!(store.rewrap_data_key(first.owner.key_id, "local:v1", &v2, at).await.unwrap());
+        assert!(!store.rewrap_data_key(first.owner.key_id, "local:v1", &v2, at).await.unwrap(), "already moved");
+        let moved = store.data_key_of(a).await.unwrap().unwrap();
+        assert_eq!((moved.wrapped, moved.rewrapped_at), (v2, Some(at)));
+        assert_eq!(store.data_key_counts().await.unwrap(), vec![("local:v1".into(), 1), ("local:v2".into(), 1)]);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.destroy_data_key(a).await.unwrap());
+        assert!(!tx.destroy_data_key(a).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.data_key_of(a).await.unwrap(), None);
+        assert!(store.data_key_of(b).await.unwrap().is_some(), "the other account keeps its key");
+    }
+
+    /// `data_keys_not_under` pages through every key not under a KEK, in
+    /// id order, each once.
+    pub async fn rotation_batches_walk_every_key_once(store: Arc<dyn Store>) {
+        let mut expected = Vec::new();
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..7 {
+            let account = crate::accounts::account(&format!("batch{i}@example.org"));
+            tx.insert_account(&account).await.unwrap();
+            let kek = if i == 3 { "local:v2" } else { "local:v1" };
+            let key = stored(account.id, kek, i);
+            if i != 3 {
+                expected.push(key.owner.key_id);
+            }
+            assert!(tx.insert_data_key(&key).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+        expected.sort();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let batch = store.data_keys_not_under("local:v2", after, 2).await.unwrap();
+            let Some(last) = batch.last() else { break };
+            after = Some(last.owner.key_id);
+            seen.extend(batch.iter().map(|k| k.owner.key_id));
+        }
+        assert_eq!(seen, expected);
     }
 }

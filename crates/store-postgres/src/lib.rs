@@ -6,6 +6,7 @@
 //! and the audit table refuses UPDATE, DELETE and TRUNCATE.
 
 mod accounts;
+mod data_keys;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
-use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx};
+use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx, StoredDataKey, WrappedKey};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -177,6 +178,33 @@ impl Store for PostgresStore {
 
     async fn touch_access_token(&self, id: AccessTokenId, now: OffsetDateTime) -> Result<(), StoreError> {
         accounts::touch_access_token(&self.pool, id, now).await
+    }
+
+    async fn data_key_of(&self, account: AccountId) -> Result<Option<StoredDataKey>, StoreError> {
+        data_keys::data_key_of(&self.pool, account).await
+    }
+
+    async fn data_keys_not_under(
+        &self,
+        kek: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<StoredDataKey>, StoreError> {
+        data_keys::data_keys_not_under(&self.pool, kek, after, limit).await
+    }
+
+    async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        data_keys::data_key_counts(&self.pool).await
+    }
+
+    async fn rewrap_data_key(
+        &self,
+        key_id: Uuid,
+        from_kek: &str,
+        wrapped: &WrappedKey,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        data_keys::rewrap_data_key(&self.pool, key_id, from_kek, wrapped, now).await
     }
 }
 
@@ -354,5 +382,13 @@ impl StoreTx for PostgresTx {
 
     async fn delete_access_token(&mut self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError> {
         accounts::delete_access_token(&mut *self.tx, account, id).await
+    }
+
+    async fn insert_data_key(&mut self, key: &StoredDataKey) -> Result<bool, StoreError> {
+        data_keys::insert_data_key(&mut *self.tx, key).await
+    }
+
+    async fn destroy_data_key(&mut self, account: AccountId) -> Result<bool, StoreError> {
+        data_keys::destroy_data_key(&mut *self.tx, account).await
     }
 }

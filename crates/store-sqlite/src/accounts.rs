@@ -15,15 +15,15 @@ use time::OffsetDateTime;
 
 use crate::backend;
 
-fn time_of(micros: i64) -> Result<OffsetDateTime, StoreError> {
+pub(crate) fn time_of(micros: i64) -> Result<OffsetDateTime, StoreError> {
     from_unix_micros(micros).ok_or(StoreError::Corrupt { what: "time" })
 }
 
-fn opt_time(micros: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+pub(crate) fn opt_time(micros: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
     micros.map(time_of).transpose()
 }
 
-fn id_of<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, StoreError> {
+pub(crate) fn id_of<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, StoreError> {
     s.parse().map_err(|_| StoreError::Corrupt { what })
 }
 
