@@ -50,6 +50,38 @@ impl Pieces {
         self.counter = self.counter.checked_add(1).ok_or(EncryptionError::Malformed)?;
         Ok(Nonce::assume_unique_for_key(nonce))
     }
+
+    /// Appends `plaintext` sealed as the next piece to `out` (one copy).
+    fn seal_into(&mut self, plaintext: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), EncryptionError> {
+        let nonce = self.nonce(last)?;
+        let start = out.len();
+        out.extend_from_slice(plaintext);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce, Aad::from(&self.aad[..]), &mut out[start..])
+            .map_err(|_| EncryptionError::DoesNotOpen)?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(())
+    }
+
+    /// Appends the plaintext of the sealed `piece` to `out` (one copy).
+    fn open_into(&mut self, piece: &[u8], last: bool, out: &mut Vec<u8>) -> Result<(), EncryptionError> {
+        let nonce = self.nonce(last)?;
+        let start = out.len();
+        out.extend_from_slice(piece);
+        let opened = self.key.open_in_place(nonce, Aad::from(&self.aad[..]), &mut out[start..]).map(|p| p.len());
+        match opened {
+            Ok(len) => {
+                out.truncate(start + len);
+                Ok(())
+            }
+            Err(_) => {
+                // Never leave unauthenticated bytes behind.
+                out.truncate(start);
+                Err(if last { EncryptionError::Truncated } else { EncryptionError::DoesNotOpen })
+            }
+        }
+    }
 }
 
 /// Seals a file piece by piece: [`push`](Self::push) what arrives,
@@ -69,7 +101,7 @@ impl BlobSealer {
         header.extend_from_slice(key.id().as_bytes());
         header.extend_from_slice(&prefix);
         let aad = place.associated_data(LABEL, &header);
-        let pieces = Pieces { key: key.aead()?, prefix, counter: 0, aad };
+        let pieces = Pieces { key: key.new_aead()?, prefix, counter: 0, aad };
         Ok(Self { pieces, header, pending: Zeroizing::new(Vec::with_capacity(CHUNK)) })
     }
 
@@ -82,10 +114,17 @@ impl BlobSealer {
     /// none). A full piece is sealed only once more data follows it, since
     /// the last piece is sealed differently.
     pub fn push(&mut self, mut plaintext: &[u8]) -> Result<Vec<u8>, EncryptionError> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity((self.pending.len() + plaintext.len()) / CHUNK * (CHUNK + TAG_LEN));
         while !plaintext.is_empty() {
             if self.pending.len() == CHUNK {
-                self.seal_pending(false, &mut out)?;
+                self.pieces.seal_into(&self.pending, false, &mut out)?;
+                self.pending.clear();
+            }
+            if self.pending.is_empty() && plaintext.len() > CHUNK {
+                // Whole pieces straight from the input, not via `pending`.
+                self.pieces.seal_into(&plaintext[..CHUNK], false, &mut out)?;
+                plaintext = &plaintext[CHUNK..];
+                continue;
             }
             let take = (CHUNK - self.pending.len()).min(plaintext.len());
             self.pending.extend_from_slice(&plaintext[..take]);
@@ -97,20 +136,8 @@ impl BlobSealer {
     /// Seals the last piece.
     pub fn finish(mut self) -> Result<Vec<u8>, EncryptionError> {
         let mut out = Vec::with_capacity(self.pending.len() + TAG_LEN);
-        self.seal_pending(true, &mut out)?;
+        self.pieces.seal_into(&self.pending, true, &mut out)?;
         Ok(out)
-    }
-
-    fn seal_pending(&mut self, last: bool, out: &mut Vec<u8>) -> Result<(), EncryptionError> {
-        let nonce = self.pieces.nonce(last)?;
-        let mut piece = std::mem::take(&mut *self.pending);
-        self.pieces
-            .key
-            .seal_in_place_append_tag(nonce, Aad::from(&self.pieces.aad[..]), &mut piece)
-            .map_err(|_| EncryptionError::DoesNotOpen)?;
-        out.extend_from_slice(&piece);
-        self.pending.reserve(CHUNK);
-        Ok(())
     }
 }
 
@@ -128,7 +155,7 @@ pub struct BlobOpener {
 impl BlobOpener {
     pub fn new(key: &DataKey, place: &SealedFor<'_>) -> Result<Self, EncryptionError> {
         let place = (place.account, place.kind.to_owned(), place.field.to_owned(), place.record);
-        Ok(Self { pieces: None, key: Some(key.aead()?), key_id: key.id(), place, pending: Vec::new() })
+        Ok(Self { pieces: None, key: Some(key.new_aead()?), key_id: key.id(), place, pending: Vec::new() })
     }
 
     /// The id of the data key a sealed file names, from its first bytes.
@@ -141,15 +168,19 @@ impl BlobOpener {
     }
 
     /// Takes more sealed bytes; returns the plaintext of the pieces now
-    /// complete (maybe none).
-    pub fn push(&mut self, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
-        self.pending.extend_from_slice(sealed);
+    /// complete (maybe none). Whole pieces are opened straight from the
+    /// input; only a piece split between calls is gathered first.
+    pub fn push(&mut self, mut sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
+        const PIECE: usize = CHUNK + TAG_LEN;
         let mut out = Zeroizing::new(Vec::new());
         if self.pieces.is_none() {
+            let take = (HEADER_LEN - self.pending.len()).min(sealed.len());
+            self.pending.extend_from_slice(&sealed[..take]);
+            sealed = &sealed[take..];
             if self.pending.len() < HEADER_LEN {
                 return Ok(out);
             }
-            let header: Vec<u8> = self.pending.drain(..HEADER_LEN).collect();
+            let header = std::mem::take(&mut self.pending);
             if Self::key_id(&header)? != self.key_id {
                 return Err(EncryptionError::DoesNotOpen);
             }
@@ -160,35 +191,37 @@ impl BlobOpener {
             let aad = SealedFor { account: *account, kind, field, record: *record }.associated_data(LABEL, &header);
             self.pieces = Some(Pieces { key, prefix, counter: 0, aad });
         }
-        // A full-size piece is the last one only if nothing follows it.
-        while self.pending.len() > CHUNK + TAG_LEN {
-            let piece: Vec<u8> = self.pending.drain(..CHUNK + TAG_LEN).collect();
-            out.extend_from_slice(&self.open_piece(piece, false)?);
+        let pieces = self.pieces.as_mut().ok_or(EncryptionError::Malformed)?;
+        out.reserve((self.pending.len() + sealed.len()) / PIECE * CHUNK);
+        // A full-size piece is the last one only if something follows it.
+        if !self.pending.is_empty() {
+            let take = (PIECE - self.pending.len().min(PIECE)).min(sealed.len());
+            self.pending.extend_from_slice(&sealed[..take]);
+            sealed = &sealed[take..];
+            if sealed.is_empty() {
+                return Ok(out);
+            }
+            pieces.open_into(&self.pending, false, &mut out)?;
+            self.pending.clear();
         }
+        while sealed.len() > PIECE {
+            pieces.open_into(&sealed[..PIECE], false, &mut out)?;
+            sealed = &sealed[PIECE..];
+        }
+        self.pending.extend_from_slice(sealed);
         Ok(out)
     }
 
     /// Opens the last piece. Fails if the file was cut short or has
     /// anything after its last piece.
     pub fn finish(mut self) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
-        if self.pieces.is_none() || self.pending.len() < TAG_LEN {
+        let Some(pieces) = self.pieces.as_mut() else { return Err(EncryptionError::Truncated) };
+        if self.pending.len() < TAG_LEN {
             return Err(EncryptionError::Truncated);
         }
-        let piece = std::mem::take(&mut self.pending);
-        self.open_piece(piece, true)
-    }
-
-    fn open_piece(&mut self, piece: Vec<u8>, last: bool) -> Result<Zeroizing<Vec<u8>>, EncryptionError> {
-        let pieces = self.pieces.as_mut().ok_or(EncryptionError::Malformed)?;
-        let nonce = pieces.nonce(last)?;
-        let mut piece = Zeroizing::new(piece);
-        let len = pieces
-            .key
-            .open_in_place(nonce, Aad::from(&pieces.aad[..]), &mut piece)
-            .map_err(|_| if last { EncryptionError::Truncated } else { EncryptionError::DoesNotOpen })?
-            .len();
-        piece.truncate(len);
-        Ok(piece)
+        let mut out = Zeroizing::new(Vec::with_capacity(self.pending.len()));
+        pieces.open_into(&self.pending, true, &mut out)?;
+        Ok(out)
     }
 }
 

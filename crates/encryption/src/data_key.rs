@@ -16,18 +16,22 @@ pub const KEY_LEN: usize = 32;
 pub struct DataKey {
     id: Uuid,
     bytes: Zeroizing<[u8; KEY_LEN]>,
+    /// The expanded key, made once: expanding it per value cost more than
+    /// sealing a short field.
+    aead: LessSafeKey,
 }
 
 impl DataKey {
     /// A new random key with a new id.
     pub fn generate() -> Result<Self, EncryptionError> {
-        Ok(Self { id: Uuid::now_v7(), bytes: Zeroizing::new(crate::random::<KEY_LEN>()?) })
+        Self::from_bytes(Uuid::now_v7(), Zeroizing::new(crate::random::<KEY_LEN>()?).as_ref())
     }
 
     /// A key from its id and bytes (as unwrapped by a key provider).
     pub fn from_bytes(id: Uuid, bytes: &[u8]) -> Result<Self, EncryptionError> {
-        let bytes: [u8; KEY_LEN] = bytes.try_into().map_err(|_| EncryptionError::BadKey)?;
-        Ok(Self { id, bytes: Zeroizing::new(bytes) })
+        let bytes: Zeroizing<[u8; KEY_LEN]> = Zeroizing::new(bytes.try_into().map_err(|_| EncryptionError::BadKey)?);
+        let aead = Self::expand(&bytes)?;
+        Ok(Self { id, bytes, aead })
     }
 
     /// Which key this is: envelopes name it, so the right key can be found.
@@ -40,8 +44,17 @@ impl DataKey {
         &self.bytes
     }
 
-    pub(crate) fn aead(&self) -> Result<LessSafeKey, EncryptionError> {
-        let key = UnboundKey::new(&AES_256_GCM, self.bytes.as_ref()).map_err(|_| EncryptionError::BadKey)?;
+    pub(crate) fn aead(&self) -> &LessSafeKey {
+        &self.aead
+    }
+
+    /// A key of its own for a file's pieces.
+    pub(crate) fn new_aead(&self) -> Result<LessSafeKey, EncryptionError> {
+        Self::expand(&self.bytes)
+    }
+
+    fn expand(bytes: &[u8; KEY_LEN]) -> Result<LessSafeKey, EncryptionError> {
+        let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| EncryptionError::BadKey)?;
         Ok(LessSafeKey::new(key))
     }
 }

@@ -33,11 +33,11 @@ pub fn seal(key: &DataKey, place: &SealedFor<'_>, plaintext: &[u8]) -> Result<Ve
     out.extend_from_slice(&nonce);
     let body = out.len();
     out.extend_from_slice(plaintext);
-    let mut sealed = out.split_off(body);
-    key.aead()?
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(&aad[..]), &mut sealed)
+    let tag = key
+        .aead()
+        .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(&aad[..]), &mut out[body..])
         .map_err(|_| EncryptionError::DoesNotOpen)?;
-    out.extend_from_slice(&sealed);
+    out.extend_from_slice(tag.as_ref());
     Ok(out)
 }
 
@@ -63,7 +63,7 @@ pub fn open(key: &DataKey, place: &SealedFor<'_>, sealed: &[u8]) -> Result<Zeroi
     let aad = place.associated_data(LABEL, header);
     let mut data = Zeroizing::new(ciphertext.to_vec());
     let len = key
-        .aead()?
+        .aead()
         .open_in_place(nonce, Aad::from(&aad[..]), &mut data)
         .map_err(|_| EncryptionError::DoesNotOpen)?
         .len();
