@@ -47,3 +47,18 @@ impl From<StoreError> for AppError {
         }
     }
 }
+
+impl From<cbt_ports::KeyError> for AppError {
+    fn from(e: cbt_ports::KeyError) -> Self {
+        match e {
+            cbt_ports::KeyError::Unavailable(_) => AppError::Unavailable(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<cbt_encryption::EncryptionError> for AppError {
+    fn from(e: cbt_encryption::EncryptionError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}

@@ -8,15 +8,15 @@
 pub mod accounts;
 mod audit_log;
 mod error;
+pub mod keys;
 pub mod passwords;
-mod sealing;
 mod signed_links;
 mod system;
 
 use std::sync::Arc;
 
 use cbt_domain::audit::AuditKey;
-use cbt_ports::{Clock, Mailer, Store};
+use cbt_ports::{Clock, KeyProvider, Mailer, Store};
 
 pub use audit_log::AuditVerification;
 pub use error::AppError;
@@ -41,8 +41,6 @@ pub struct AppKeys<'a> {
     pub audit: &'a [u8],
     /// Signs links (HS256).
     pub links: &'a [u8],
-    /// The key-encryption key (seals TOTP secrets).
-    pub kek: &'a [u8],
     /// Keys the recovery-code hashes (changing it voids unused codes).
     pub recovery_pepper: &'a [u8],
 }
@@ -52,6 +50,8 @@ pub struct AppPorts {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub mailer: Arc<dyn Mailer>,
+    /// Wraps and unwraps each account's data key.
+    pub keys: Arc<dyn KeyProvider>,
 }
 
 /// Everything a use case needs, shared by all requests.
@@ -63,7 +63,8 @@ pub struct App {
     audit_key: Arc<AuditKey>,
     hasher: PasswordHasher,
     links: Arc<LinkSigner>,
-    mfa_sealer: Arc<sealing::Sealer>,
+    keys: Arc<dyn KeyProvider>,
+    key_cache: Arc<keys::KeyCache>,
     lockouts: Arc<accounts::Lockouts>,
     recovery_pepper: Arc<cbt_mfa::RecoveryPepper>,
     settings: Arc<AppSettings>,
@@ -79,7 +80,8 @@ impl App {
             audit_key: Arc::new(AuditKey::new(keys.audit)),
             hasher,
             links: Arc::new(LinkSigner::new(keys.links)),
-            mfa_sealer: Arc::new(sealing::Sealer::derive(keys.kek, "cbt-mfa-secret-v1")?),
+            keys: ports.keys,
+            key_cache: Arc::new(keys::KeyCache::default()),
             lockouts: Arc::new(accounts::Lockouts::default()),
             recovery_pepper: Arc::new(
                 cbt_mfa::RecoveryPepper::new(keys.recovery_pepper).map_err(|e| AppError::Internal(e.to_string()))?,

@@ -88,7 +88,24 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "generated locally",
         "Key of the audit log's hash chain (at least 32 bytes). Keep it: without it the log cannot be verified.",
     ),
-    ("CBT_KEK[_FILE]", "generated locally", "Local key-encryption key for data keys (at least 32 bytes)."),
+    (
+        "CBT_KEY_PROVIDER",
+        "local",
+        "Who holds the key-encryption key (KEK) that wraps each account's data key: `local` (a file) or `aws-kms`.",
+    ),
+    (
+        "CBT_KEK_DIR",
+        "<data_dir>/keys",
+        "`local`: folder of the KEK versions (`kek-v1.key`, …; 0600). Generated locally; production generates nothing.",
+    ),
+    (
+        "CBT_ALLOW_LOCAL_KEK_IN_PRODUCTION",
+        "false",
+        "Allow the `local` key provider in production (a KEK file you provision and back up apart from the database).",
+    ),
+    ("CBT_KMS_KEY_ID", "(none)", "`aws-kms`: id or ARN of the KMS key; new data keys are wrapped under it."),
+    ("CBT_KMS_REGION", "(none)", "`aws-kms`: the key's AWS region. Credentials come from the usual AWS chain."),
+    ("CBT_KMS_ENDPOINT", "(none)", "`aws-kms`: another KMS endpoint (https; http only on loopback, for tests)."),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,8 +146,12 @@ pub struct Settings {
     pub jwt_secret_file: Option<PathBuf>,
     pub audit_key: Option<String>,
     pub audit_key_file: Option<PathBuf>,
-    pub kek: Option<String>,
-    pub kek_file: Option<PathBuf>,
+    pub key_provider: String,
+    pub kek_dir: Option<PathBuf>,
+    pub allow_local_kek_in_production: bool,
+    pub kms_key_id: Option<String>,
+    pub kms_region: Option<String>,
+    pub kms_endpoint: Option<String>,
     /// Set by `CBT_CONFIG`; read before the rest.
     pub config: Option<PathBuf>,
 }
@@ -173,8 +194,12 @@ impl Default for Settings {
             jwt_secret_file: None,
             audit_key: None,
             audit_key_file: None,
-            kek: None,
-            kek_file: None,
+            key_provider: "local".into(),
+            kek_dir: None,
+            allow_local_kek_in_production: false,
+            kms_key_id: None,
+            kms_region: None,
+            kms_endpoint: None,
             config: None,
         }
     }
@@ -217,6 +242,11 @@ impl Settings {
     /// `sqlite://<data_dir>/cbt.db` unless a URL is set.
     pub fn effective_database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cbt.db").display()))
+    }
+
+    /// `CBT_KEK_DIR`, else `<data_dir>/keys`.
+    pub fn effective_kek_dir(&self) -> PathBuf {
+        self.kek_dir.clone().unwrap_or_else(|| self.data_dir.join("keys"))
     }
 
     pub fn https(&self) -> bool {
@@ -273,6 +303,20 @@ impl Settings {
         if self.password_hash_workers == 0 {
             out.push(ConfigProblem("CBT_PASSWORD_HASH_WORKERS must be at least 1".into()));
         }
+        match self.key_provider.as_str() {
+            "local" => {}
+            "aws-kms" => {
+                if self.kms_key_id.as_deref().is_none_or(str::is_empty) {
+                    out.push(ConfigProblem(
+                        "CBT_KMS_KEY_ID is not set (the aws-kms key provider needs the KMS key's id or ARN)".into(),
+                    ));
+                }
+                if self.kms_region.as_deref().is_none_or(str::is_empty) {
+                    out.push(ConfigProblem("CBT_KMS_REGION is not set (the aws-kms key provider needs it)".into()));
+                }
+            }
+            other => out.push(ConfigProblem(format!("CBT_KEY_PROVIDER must be `local` or `aws-kms`, not `{other}`"))),
+        }
         let url = self.effective_database_url();
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         if !postgres && !url.starts_with("sqlite:") {
@@ -289,6 +333,11 @@ impl Settings {
                 "DATABASE_URL is not a PostgreSQL URL (set CBT_ALLOW_SQLITE_IN_PRODUCTION=true to run one node on SQLite deliberately)".into(),
             )),
             _ => {}
+        }
+        if self.key_provider == "local" && !self.allow_local_kek_in_production {
+            out.push(ConfigProblem(
+                "CBT_KEY_PROVIDER is `local` (production needs `aws-kms`; set CBT_ALLOW_LOCAL_KEK_IN_PRODUCTION=true to keep a provisioned KEK file deliberately)".into(),
+            ));
         }
         if !self.https() {
             out.push(ConfigProblem("CBT_PUBLIC_URL must be an https:// URL in production".into()));
@@ -328,8 +377,22 @@ mod tests {
             public_url: "https://cbt.example.org".into(),
             database_url: Some("postgres://db.internal/cbt?sslmode=verify-full".into()),
             smtp_host: Some("smtp.example.org".into()),
+            key_provider: "aws-kms".into(),
+            kms_key_id: Some("alias/cbt".into()),
+            kms_region: Some("eu-west-1".into()),
             ..Settings::default()
         }
+    }
+
+    #[test]
+    fn aws_kms_needs_a_key_and_a_region() {
+        let s = Settings { kms_key_id: None, kms_region: None, ..production() };
+        let problems: Vec<String> = s.problems().iter().map(ToString::to_string).collect();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with("CBT_KMS_KEY_ID is not set"));
+        assert!(problems[1].starts_with("CBT_KMS_REGION is not set"));
+        let local = Settings { key_provider: "local".into(), allow_local_kek_in_production: true, ..production() };
+        assert_eq!(local.problems(), vec![], "a deliberate local KEK");
     }
 
     #[test]

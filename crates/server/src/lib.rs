@@ -16,8 +16,9 @@ use std::time::Duration;
 use anyhow::Context;
 use cbt_app::{App, AppKeys, AppPorts, AppSettings};
 use cbt_domain::audit::{AuditAction, AuditOutcome};
+use cbt_keys::{AwsKmsKeyProvider, AwsKmsSettings, LocalKeyProvider};
 use cbt_mail::{OutboxMailer, SmtpMailer, SmtpSecurity, SmtpSettings};
-use cbt_ports::{Clock, Mailer, Store};
+use cbt_ports::{Clock, KeyProvider, Mailer, Store};
 use cbt_store_postgres::{PoolSettings, PostgresStore};
 use cbt_store_sqlite::SqliteStore;
 use cbt_web::WebSettings;
@@ -93,20 +94,46 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(Arc::new(smtp))
 }
 
-/// The use-case layer over a store, keyed with the configured secrets.
-pub fn application(
+/// The configured key provider: `local` (KEK files under `CBT_KEK_DIR`,
+/// generated on first use in local mode only) or `aws-kms`.
+pub async fn key_provider(settings: &Settings) -> anyhow::Result<Arc<dyn KeyProvider>> {
+    match settings.key_provider.as_str() {
+        "aws-kms" => {
+            let kms = AwsKmsSettings {
+                key_id: settings.kms_key_id.clone().unwrap_or_default(),
+                region: settings.kms_region.clone().unwrap_or_default(),
+                endpoint: settings.kms_endpoint.clone(),
+            };
+            let provider = AwsKmsKeyProvider::new(kms).await.context("CBT_KMS_*: cannot set up AWS KMS")?;
+            Ok(Arc::new(provider))
+        }
+        _ => {
+            let dir = settings.effective_kek_dir();
+            if !settings.is_production() {
+                secrets::private_dir(&settings.data_dir).context("CBT_DATA_DIR: cannot create the data folder")?;
+            }
+            let provider = LocalKeyProvider::open(&dir, !settings.is_production())
+                .with_context(|| format!("CBT_KEK_DIR: {}", dir.display()))?;
+            Ok(Arc::new(provider))
+        }
+    }
+}
+
+/// The use-case layer over a store, keyed with the configured secrets and
+/// key provider.
+pub async fn application(
     settings: &Settings,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     mailer: Arc<dyn Mailer>,
     secrets: &Secrets,
 ) -> anyhow::Result<App> {
+    let keys = key_provider(settings).await?;
     let app = App::new(
-        AppPorts { store, clock, mailer },
+        AppPorts { store, clock, mailer, keys },
         AppKeys {
             audit: secrets.audit.expose(),
             links: secrets.jwt.expose(),
-            kek: secrets.kek.expose(),
             recovery_pepper: secrets.session.expose(),
         },
         AppSettings {
@@ -157,7 +184,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let store = connect_store(settings).await?;
         let report = store.migrate().await.context("database migration failed")?;
-        let app = application(settings, store, clock, mailer(settings)?, secrets)?;
+        let app = application(settings, store, clock, mailer(settings)?, secrets).await?;
         if !report.applied.is_empty() {
             tracing::info!(applied = ?report.applied, schema = report.current, "migrations applied");
             app.record_system_event(AuditAction::SchemaMigrated, AuditOutcome::Success).await?;

@@ -1,6 +1,7 @@
 //! `cbt-assistant`: serve the app (default), migrate, check the
 //! configuration, verify the audit log.
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,6 +38,27 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Encryption key commands.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Re-wrap every account's data key under a new key-encryption key
+    /// (KEK), without touching encrypted data. Safe to interrupt and run
+    /// again: it resumes.
+    Rotate,
+    /// Show the current KEK and how many data keys each KEK wraps.
+    Status,
+    /// Destroy a retired KEK that no data key uses any more. Database
+    /// copies (backups) made while it was in use can then no longer be read.
+    DestroyKek {
+        /// The KEK, as `keys status` names it (e.g. `local:v1`).
+        kek: String,
     },
 }
 
@@ -87,6 +109,7 @@ fn main() -> ExitCode {
             None | Some(Command::Serve) => serve(&settings, &secrets).await,
             Some(Command::Migrate) => migrate(&settings, &secrets).await,
             Some(Command::Audit { command: AuditCommand::Verify }) => audit_verify(&settings, &secrets).await,
+            Some(Command::Keys { command }) => keys(&settings, &secrets, command).await,
             Some(Command::Config { .. }) => Ok(ExitCode::SUCCESS),
         }
     });
@@ -122,7 +145,7 @@ async fn serve(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Resul
 async fn migrate(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
     let store = connect_store(settings).await?;
     let report = store.migrate().await?;
-    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets)?;
+    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets).await?;
     if !report.applied.is_empty() {
         app.record_system_event(
             cbt_domain::audit::AuditAction::SchemaMigrated,
@@ -137,7 +160,7 @@ async fn migrate(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Res
 
 async fn audit_verify(settings: &Settings, secrets: &secrets::Secrets) -> anyhow::Result<ExitCode> {
     let store = connect_store(settings).await?;
-    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets)?;
+    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets).await?;
     app.readiness().await?;
     let outcome = app.verify_audit_log().await?;
     store.close().await;
@@ -151,6 +174,42 @@ async fn audit_verify(settings: &Settings, secrets: &secrets::Secrets) -> anyhow
             ExitCode::from(1)
         }
     })
+}
+
+async fn keys(settings: &Settings, secrets: &secrets::Secrets, command: KeysCommand) -> anyhow::Result<ExitCode> {
+    let store = connect_store(settings).await?;
+    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets).await?;
+    app.readiness().await?;
+    let result = match command {
+        KeysCommand::Rotate => {
+            let report = app
+                .rotate_keys(|p| {
+                    println!("re-wrapped {}/{} data key(s) under {}", p.rewrapped, p.total, p.to_kek);
+                    ControlFlow::Continue(())
+                })
+                .await;
+            report.map(|r| {
+                if r.new_kek {
+                    println!("new key-encryption key {}", r.to_kek);
+                }
+                println!("rotation to {} complete: {} data key(s) re-wrapped by this run", r.to_kek, r.rewrapped);
+                print_key_counts(&r.to_kek, &r.keys_by_kek);
+            })
+        }
+        KeysCommand::Status => app.key_status().await.map(|(current, counts)| print_key_counts(&current, &counts)),
+        KeysCommand::DestroyKek { kek } => app.destroy_kek(&kek).await.map(|()| println!("destroyed {kek}")),
+    };
+    store.close().await;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_key_counts(current: &str, counts: &[(String, u64)]) {
+    println!("current key-encryption key: {current}");
+    for (kek, n) in counts {
+        let note = if kek == current { "" } else { " (retired: run `keys rotate` to move them)" };
+        println!("  {kek}: {n} data key(s){note}");
+    }
 }
 
 fn config_check(settings: &Settings) -> ExitCode {
@@ -207,6 +266,15 @@ fn config_check(settings: &Settings) -> ExitCode {
         }
     );
     println!("mail_from                   = {}", settings.mail_from);
+    println!("key_provider                = {}", settings.key_provider);
+    if settings.key_provider == "aws-kms" {
+        println!("kms_key_id                  = {}", settings.kms_key_id.as_deref().unwrap_or("(none)"));
+        println!("kms_region                  = {}", settings.kms_region.as_deref().unwrap_or("(none)"));
+        println!("kms_endpoint                = {}", settings.kms_endpoint.as_deref().unwrap_or("(AWS default)"));
+    } else {
+        println!("kek_dir                     = {}", settings.effective_kek_dir().display());
+        println!("allow_local_kek_in_production = {}", settings.allow_local_kek_in_production);
+    }
     match secrets::resolve(settings, Generate::No) {
         Ok(s) => {
             for (name, source) in &s.sources {

@@ -84,7 +84,6 @@ const SESSION: Slot = Slot { env: "CBT_SESSION_SECRET", file_name: "session.key"
 const CSRF: Slot = Slot { env: "CBT_CSRF_SECRET", file_name: "csrf.key" };
 const JWT: Slot = Slot { env: "CBT_JWT_SECRET", file_name: "jwt.key" };
 const AUDIT: Slot = Slot { env: "CBT_AUDIT_KEY", file_name: "audit.key" };
-const KEK: Slot = Slot { env: "CBT_KEK", file_name: "kek.key" };
 
 #[derive(Clone, Debug)]
 pub struct Secrets {
@@ -92,7 +91,6 @@ pub struct Secrets {
     pub csrf: Secret,
     pub jwt: Secret,
     pub audit: Secret,
-    pub kek: Secret,
     /// (environment name, source), for `config check`.
     pub sources: Vec<(&'static str, SecretSource)>,
 }
@@ -128,8 +126,7 @@ pub fn resolve(settings: &Settings, generate: Generate) -> Result<Secrets, Vec<C
     let csrf = take(&CSRF, &settings.csrf_secret, &settings.csrf_secret_file);
     let jwt = take(&JWT, &settings.jwt_secret, &settings.jwt_secret_file);
     let audit = take(&AUDIT, &settings.audit_key, &settings.audit_key_file);
-    let kek = take(&KEK, &settings.kek, &settings.kek_file);
-    if problems.is_empty() { Ok(Secrets { session, csrf, jwt, audit, kek, sources }) } else { Err(problems) }
+    if problems.is_empty() { Ok(Secrets { session, csrf, jwt, audit, sources }) } else { Err(problems) }
 }
 
 fn one(

@@ -100,9 +100,8 @@ impl TestApp {
     }
 }
 
-/// The TOTP code an authenticator app would show for a base32 secret at
-/// `unix` seconds.
-pub fn totp_code(base32_secret: &str, unix: i64) -> String {
+/// The bytes of a base32 (RFC 4648) TOTP secret, as shown for typing in.
+pub fn base32_bytes(base32_secret: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits: u64 = 0;
     let mut count = 0;
@@ -117,7 +116,13 @@ pub fn totp_code(base32_secret: &str, unix: i64) -> String {
             bits &= (1 << count) - 1;
         }
     }
-    let secret = cbt_mfa::TotpSecret::from_bytes(&bytes).expect("20-byte secret");
+    bytes
+}
+
+/// The TOTP code an authenticator app would show for a base32 secret at
+/// `unix` seconds.
+pub fn totp_code(base32_secret: &str, unix: i64) -> String {
+    let secret = cbt_mfa::TotpSecret::from_bytes(&base32_bytes(base32_secret)).expect("20-byte secret");
     cbt_mfa::totp::code_at(&secret, unix)
 }
 

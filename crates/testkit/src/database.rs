@@ -60,6 +60,61 @@ impl TestDatabase {
     pub fn is_postgres(&self) -> bool {
         matches!(self.backend, Backend::Postgres { .. })
     }
+
+    /// Every byte the database holds, as an attacker with the files or a
+    /// dump would see them: the SQLite file and its WAL, or a `pg_dump`.
+    pub fn raw_dump(&self) -> Vec<u8> {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => {
+                let mut bytes = std::fs::read(path).expect("read the SQLite file");
+                let wal = path.with_extension("db-wal");
+                if let Ok(more) = std::fs::read(wal) {
+                    bytes.extend(more);
+                }
+                bytes
+            }
+            Backend::Postgres { .. } => {
+                let out = std::process::Command::new("pg_dump")
+                    .args(["--format=plain", "--no-owner", &self.url])
+                    .output()
+                    .expect("run pg_dump");
+                assert!(out.status.success(), "pg_dump: {}", String::from_utf8_lossy(&out.stderr));
+                out.stdout
+            }
+        }
+    }
+
+    /// A backup copy of the database as it is now, as a database of its
+    /// own: `VACUUM INTO` for SQLite, `pg_dump` restored with `psql` for
+    /// PostgreSQL.
+    pub async fn backup_copy(&self) -> TestDatabase {
+        match &self.backend {
+            Backend::Sqlite { path, .. } => {
+                let copy = TestDatabase::sqlite();
+                let target = copy.sqlite_path().expect("sqlite").display().to_string();
+                let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("open the database to copy");
+                sqlx::query("VACUUM INTO ?").bind(target).execute(&mut conn).await.expect("VACUUM INTO");
+                let _ = conn.close().await;
+                copy
+            }
+            Backend::Postgres { .. } => {
+                let copy = TestDatabase::postgres().await.expect("PostgreSQL for the copy");
+                let dump = self.raw_dump();
+                let mut psql = std::process::Command::new("psql")
+                    .args(["--quiet", "--set=ON_ERROR_STOP=1", &copy.url])
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("run psql");
+                std::io::Write::write_all(psql.stdin.as_mut().expect("stdin"), &dump).expect("restore");
+                drop(psql.stdin.take());
+                assert!(psql.wait().expect("psql").success(), "restoring the dump failed");
+                copy
+            }
+        }
+    }
 }
 
 fn skip(why: &str) -> Option<TestDatabase> {

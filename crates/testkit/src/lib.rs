@@ -79,6 +79,8 @@ pub struct TestApp {
     pub settings: Settings,
     pub secrets: Secrets,
     pub db: TestDatabase,
+    /// The running app's use cases, for tests that drive them directly.
+    pub app: cbt_app::App,
     _data_dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -120,6 +122,7 @@ impl TestApp {
         let secrets = secrets::resolve(&settings, Generate::Yes).expect("secrets");
         let server = Application::build_on(listener, &settings, &secrets, clock.clone()).await.expect("build app");
         let address = format!("http://{}", server.local_addr().expect("addr"));
+        let app = server.app().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             server
@@ -142,6 +145,7 @@ impl TestApp {
             settings,
             secrets,
             db,
+            app,
             _data_dir: data_dir,
             shutdown: Some(tx),
             server: Some(handle),

@@ -24,25 +24,31 @@ fn code_error(field: &'static str) -> AppError {
 }
 
 impl App {
-    fn seal_context(account: &cbt_domain::AccountId) -> Vec<u8> {
-        format!("mfa-secret:{account}").into_bytes()
+    /// The TOTP seed is sealed with the account's data key, so destroying
+    /// that key destroys the seed too.
+    fn seed_place(account: cbt_domain::AccountId) -> cbt_encryption::SealedFor<'static> {
+        let id = account.as_uuid();
+        cbt_encryption::SealedFor { account: id, kind: "account", field: "mfa_secret", record: id }
     }
 
-    fn totp_secret(&self, account: &cbt_domain::account::Account) -> Result<Option<TotpSecret>, AppError> {
+    async fn totp_secret(&self, account: &cbt_domain::account::Account) -> Result<Option<TotpSecret>, AppError> {
         let Some(sealed) = &account.mfa_secret_sealed else { return Ok(None) };
-        let raw = self.mfa_sealer.open(sealed, &Self::seal_context(&account.id))?;
+        let raw = self.open_field(&Self::seed_place(account.id), sealed).await?;
         TotpSecret::from_bytes(&raw).map(Some).map_err(|e| AppError::Internal(format!("stored TOTP secret: {e}")))
     }
 
     /// Starts (or restarts) enrolment with a fresh secret. Not yet active.
     pub async fn begin_mfa_enrolment(&self, current: &CurrentSession) -> Result<(), AppError> {
         let secret = TotpSecret::generate().map_err(|e| AppError::Internal(e.to_string()))?;
+        // Sealed before the transaction: the first seal may store the
+        // account's data key, in a transaction of its own.
+        let sealed = self.seal_field(&Self::seed_place(current.account.id), secret.as_bytes()).await?;
         let mut tx = self.store.begin().await?;
         let Some(mut account) = tx.account_by_id(current.account.id).await? else { return Err(AppError::NotFound) };
         if account.mfa_enabled() {
             return Ok(());
         }
-        account.mfa_secret_sealed = Some(self.mfa_sealer.seal(secret.as_bytes(), &Self::seal_context(&account.id))?);
+        account.mfa_secret_sealed = Some(sealed);
         account.mfa_last_step = None;
         account.updated_at = cbt_domain::time::to_storage_precision(self.clock.now());
         tx.update_account(&account).await?;
@@ -56,7 +62,7 @@ impl App {
         if account.mfa_enabled() {
             return Ok(None);
         }
-        let Some(secret) = self.totp_secret(&account)? else { return Ok(None) };
+        let Some(secret) = self.totp_secret(&account).await? else { return Ok(None) };
         let uri = secret.otpauth_uri(cbt_mfa::totp::ISSUER, &account.email);
         let qr_svg = cbt_mfa::qr_svg(&uri).map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(Some(MfaEnrolment { secret_base32: secret.to_base32(), qr_svg }))
@@ -73,7 +79,7 @@ impl App {
     ) -> Result<(Vec<String>, String), AppError> {
         let mut tx = self.store.begin().await?;
         let Some(mut account) = tx.account_by_id(current.account.id).await? else { return Err(AppError::NotFound) };
-        let Some(secret) = self.totp_secret(&account)? else { return Err(code_error("code")) };
+        let Some(secret) = self.totp_secret(&account).await? else { return Err(code_error("code")) };
         let now = self.clock.now();
         let step = cbt_mfa::totp::verify(&secret, code, now.unix_timestamp(), account.mfa_last_step)
             .map_err(|_| code_error("code"))?;
@@ -137,7 +143,7 @@ impl App {
         let target = AuditTarget::new(TargetKind::Account, account_id.as_uuid());
         let mut tx = self.refuse_if_limited(&[(&limit, tokens::LOGIN)], target, ctx).await?;
         let Some(mut account) = tx.account_by_id(account_id).await? else { return Err(AppError::InvalidCredentials) };
-        let secret = self.totp_secret(&account)?.ok_or(AppError::InvalidCredentials)?;
+        let secret = self.totp_secret(&account).await?.ok_or(AppError::InvalidCredentials)?;
         let now = self.clock.now();
         let accepted = match cbt_mfa::totp::verify(&secret, code, now.unix_timestamp(), account.mfa_last_step) {
             Ok(step) => {

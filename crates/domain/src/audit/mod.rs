@@ -90,6 +90,13 @@ vocabulary!(
         /// A personal access token was created or revoked.
         AccessTokenCreated => "auth.token_create",
         AccessTokenRevoked => "auth.token_revoke",
+        /// `keys rotate` re-wrapped data keys under a new key-encryption key
+        /// (outcome success when it finished, failure when it stopped).
+        KeysRotated => "keys.rotate",
+        /// A retired key-encryption key was destroyed.
+        KekDestroyed => "keys.destroy_kek",
+        /// An account's data key was destroyed (crypto-shredding).
+        DataKeyDestroyed => "keys.destroy_data_key",
     }
 );
 
@@ -110,6 +117,7 @@ vocabulary!(
         Account => "account",
         Session => "session",
         AccessToken => "access_token",
+        DataKey => "data_key",
     }
 );
 

@@ -26,7 +26,7 @@ async fn seed(db: &TestDatabase, dir: &std::path::Path, n: usize) -> Vec<String>
     let store = cbt_server::connect_store(&settings).await.unwrap();
     store.migrate().await.unwrap();
     let mailer = cbt_server::mailer(&settings).unwrap();
-    let app = cbt_server::application(&settings, store.clone(), Arc::new(SystemClock), mailer, &secrets).unwrap();
+    let app = cbt_server::application(&settings, store.clone(), Arc::new(SystemClock), mailer, &secrets).await.unwrap();
     for _ in 0..n {
         app.record_system_event(AuditAction::ServerStarted, AuditOutcome::Success).await.unwrap();
     }

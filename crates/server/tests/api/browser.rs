@@ -90,8 +90,23 @@ async fn press(c: &fantoccini::Client, form_action: &str) {
         .unwrap();
 }
 
-async fn heading(c: &fantoccini::Client) -> String {
-    c.find(Locator::Css("h1")).await.unwrap().text().await.unwrap()
+/// Waits until the page's heading is `expected`: after a click the old
+/// page may still be there (or go stale under our hands) for a moment.
+async fn expect_heading(c: &fantoccini::Client, expected: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(h1) = c.find(Locator::Css("h1")).await
+            && let Ok(text) = h1.text().await
+        {
+            if text == expected {
+                return;
+            }
+            last = text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the heading is {last:?}, not {expected:?}");
 }
 
 async fn sign_in_with_code(c: &fantoccini::Client, app: &TestApp, email: &str, secret: &str) {
@@ -99,13 +114,13 @@ async fn sign_in_with_code(c: &fantoccini::Client, app: &TestApp, email: &str, s
     fill(c, "email", email).await;
     fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
     press(c, "/login").await;
-    assert_eq!(heading(c).await, "Two-step sign-in");
+    expect_heading(c, "Two-step sign-in").await;
     // Each code works once: move to the next 30-second step.
     app.clock.advance(time::Duration::seconds(30));
     let code = cbt_testkit::accounts::totp_code(secret, app.clock.now().unix_timestamp());
     fill(c, "code", &code).await;
     press(c, "/login/mfa").await;
-    assert_eq!(heading(c).await, "Welcome, Dr Ann Lee");
+    expect_heading(c, "Welcome, Dr Ann Lee").await;
 }
 
 /// Issue 3's journey in a real browser: sign up, open the verification
@@ -124,17 +139,17 @@ async fn sign_up_verify_enrol_totp_and_revoke_from_another_browser() {
     fill(c, "credential", "LPC 4711, Texas").await;
     fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
     press(c, "/signup").await;
-    assert_eq!(heading(c).await, "Check your email");
+    expect_heading(c, "Check your email").await;
 
     let link = app.link_in_mail(email, "/verify-email").await;
     c.goto(&link).await.unwrap();
-    assert_eq!(heading(c).await, "Email confirmed");
+    expect_heading(c, "Email confirmed").await;
 
     c.goto(&app.url("/login")).await.unwrap();
     fill(c, "email", email).await;
     fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
     press(c, "/login").await;
-    assert_eq!(heading(c).await, "Welcome, Dr Ann Lee");
+    expect_heading(c, "Welcome, Dr Ann Lee").await;
 
     c.goto(&app.url("/account/mfa")).await.unwrap();
     press(c, "/account/mfa/setup").await;
@@ -146,7 +161,7 @@ async fn sign_up_verify_enrol_totp_and_revoke_from_another_browser() {
     let code = cbt_testkit::accounts::totp_code(&secret, app.clock.now().unix_timestamp());
     fill(c, "code", &code).await;
     press(c, "/account/mfa/enable").await;
-    assert_eq!(heading(c).await, "Two-step sign-in is on");
+    expect_heading(c, "Two-step sign-in is on").await;
     let codes = c.find_all(Locator::Css("ul.codes code")).await.unwrap();
     assert_eq!(codes.len(), 10);
 
@@ -169,7 +184,7 @@ async fn sign_up_verify_enrol_totp_and_revoke_from_another_browser() {
         }
     }
     assert!(revoked);
-    assert_eq!(heading(&other.client).await, "Sessions and password");
+    expect_heading(&other.client, "Sessions and password").await;
 
     c.goto(&app.url("/dashboard")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login", "the revoked session is gone");

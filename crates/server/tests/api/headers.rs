@@ -114,7 +114,9 @@ async fn checklist_21_http_redirects_to_https_behind_a_trusted_proxy() {
         s.csrf_secret = Some("Hk2mP9wQ4xT7vB1nL6sD3fG8jR5cY0aZeU".into());
         s.jwt_secret = Some("Wn5tY8kP2qM7xB4vR9cL1sH6dF3gJ0zAeQ".into());
         s.audit_key = Some("Pa4sD7fG1hJ9kL2zX5cV8bN3mQ6wE0rTyU".into());
-        s.kek = Some("Lm8nB3vC6xZ1aS4dF7gH0jK2qW5eR9tYuI".into());
+        // A provisioned local KEK (production generates none).
+        s.allow_local_kek_in_production = true;
+        cbt_keys::LocalKeyProvider::open(&s.effective_kek_dir(), true).unwrap();
     })
     .await;
     let r = app.client.get(app.url("/privacy?x=1")).header("x-forwarded-proto", "http").send().await.unwrap();

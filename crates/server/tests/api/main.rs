@@ -28,6 +28,7 @@ mod accounts_tokens;
 mod audit;
 mod browser;
 mod conformance;
+mod encryption;
 mod errors;
 mod headers;
 mod postgres_tls;

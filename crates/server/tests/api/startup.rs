@@ -33,7 +33,9 @@ fn production_env() -> Vec<(&'static str, &'static str)> {
         ("CBT_CSRF_SECRET", "Hk2mP9wQ4xT7vB1nL6sD3fG8jR5cY0aZeU"),
         ("CBT_JWT_SECRET", "Wn5tY8kP2qM7xB4vR9cL1sH6dF3gJ0zAeQ"),
         ("CBT_AUDIT_KEY", "Pa4sD7fG1hJ9kL2zX5cV8bN3mQ6wE0rTyU"),
-        ("CBT_KEK", "Lm8nB3vC6xZ1aS4dF7gH0jK2qW5eR9tYuI"),
+        ("CBT_KEY_PROVIDER", "aws-kms"),
+        ("CBT_KMS_KEY_ID", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("CBT_KMS_REGION", "us-east-1"),
     ]
 }
 
@@ -64,7 +66,7 @@ async fn zero_config_start_creates_private_data_and_reuses_it() {
     let data = dir.path().join("data");
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("cbt.db")), 0o600);
-    let names = ["session.key", "csrf.key", "jwt.key", "audit.key", "kek.key"];
+    let names = ["session.key", "csrf.key", "jwt.key", "audit.key"];
     let mut before = Vec::new();
     for name in names {
         let path = data.join("secrets").join(name);
@@ -74,6 +76,9 @@ async fn zero_config_start_creates_private_data_and_reuses_it() {
         before.push(content);
     }
     assert_eq!(before.iter().collect::<std::collections::HashSet<_>>().len(), names.len(), "distinct secrets");
+    let kek = data.join("keys").join("kek-v1.key");
+    assert_eq!((mode(&data.join("keys")), mode(&kek)), (0o700, 0o600), "the local key-encryption key");
+    let kek_before = std::fs::read(&kek).unwrap();
 
     let second = RunningBinary::start(&crate::binary(), dir.path(), &env);
     assert_eq!(reqwest::get(second.url("/healthz")).await.unwrap().status(), 200);
@@ -81,6 +86,8 @@ async fn zero_config_start_creates_private_data_and_reuses_it() {
     for (name, old) in names.iter().zip(&before) {
         assert_eq!(&std::fs::read_to_string(data.join("secrets").join(name)).unwrap(), old, "{name} reused");
     }
+    assert_eq!(std::fs::read(&kek).unwrap(), kek_before, "the KEK is reused");
+    assert!(!data.join("keys").join("kek-v2.key").exists(), "and not rotated by a restart");
     let mut raw =
         sqlx::SqliteConnection::connect(&format!("sqlite://{}", data.join("cbt.db").display())).await.unwrap();
     let starts: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'system.start'")
@@ -113,7 +120,7 @@ fn checklist_19_production_refuses_missing_or_weak_secrets() {
             Some("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
             "CBT_CSRF_SECRET looks like a placeholder",
         ),
-        ("CBT_KEK", None, "CBT_KEK is not set"),
+        ("CBT_KMS_KEY_ID", None, "CBT_KMS_KEY_ID is not set"),
     ];
     for (key, value, expected) in cases {
         let dir = tempfile::tempdir().unwrap();
@@ -125,6 +132,25 @@ fn checklist_19_production_refuses_missing_or_weak_secrets() {
         if let Some(v) = value {
             assert!(!err.contains(v), "the secret itself is not echoed");
         }
+        assert!(!dir.path().join("data").exists(), "production generates nothing");
+    }
+}
+
+/// Production keeps its key-encryption key in KMS unless a local KEK file
+/// is chosen deliberately, and names an unknown provider.
+#[test]
+fn production_needs_kms_unless_a_local_kek_is_allowed() {
+    let cases = [
+        ("local", "CBT_KEY_PROVIDER is `local` (production needs `aws-kms`"),
+        ("vault", "CBT_KEY_PROVIDER must be `local` or `aws-kms`, not `vault`"),
+    ];
+    for (provider, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run(dir.path(), &[], &with(production_env(), "CBT_KEY_PROVIDER", Some(provider)));
+        assert_eq!(out.status.code(), Some(2), "{provider}");
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(expected), "{err}");
         assert!(!dir.path().join("data").exists(), "production generates nothing");
     }
 }
@@ -200,9 +226,16 @@ fn migrate_subcommand_is_idempotent() {
 #[tokio::test]
 async fn production_starts_on_postgres_with_good_settings() {
     let Some(db) = cbt_testkit::TestDatabase::postgres().await else { return };
+    let Some(kms) = cbt_moto_server::MotoServer::start() else { return };
     let dir = tempfile::tempdir().unwrap();
     let url: &'static str = Box::leak(db.url.clone().into_boxed_str());
+    let key_id: &'static str = Box::leak(kms.create_kms_key().into_boxed_str());
+    let endpoint: &'static str = Box::leak(kms.endpoint.clone().into_boxed_str());
     let mut env = with(production_env(), "DATABASE_URL", Some(url));
+    env = with(env, "CBT_KMS_KEY_ID", Some(key_id));
+    env.push(("CBT_KMS_ENDPOINT", endpoint));
+    env.push(("AWS_ACCESS_KEY_ID", cbt_moto_server::ACCESS_KEY_ID));
+    env.push(("AWS_SECRET_ACCESS_KEY", cbt_moto_server::SECRET_ACCESS_KEY));
     env.push(("CBT_BIND", "127.0.0.1:0"));
     env.push(("CBT_LOG_FORMAT", "text"));
     let mut cmd = command(&crate::binary(), dir.path(), &env);

@@ -1,0 +1,188 @@
+//! Encryption at rest through the running app (checklist 28, 29, 30): data
+//! keys wrapped by the key provider, sealed values bound to their place,
+//! nothing plain in a raw dump, rotation that resumes, crypto-shredding
+//! that reaches a backup copy.
+
+use std::ops::ControlFlow;
+
+use cbt_domain::AccountId;
+use cbt_domain::audit::RequestContext;
+use cbt_encryption::SealedFor;
+use cbt_keys::LocalKeyProvider;
+use cbt_ports::KeyProvider;
+use cbt_testkit::accounts::base32_bytes;
+use cbt_testkit::{TestApp, TestDatabase};
+use uuid::Uuid;
+
+const CANARY: &[u8] = b"PHI-CANARY Jane Quartz-Doe, DOB 1961-04-17";
+
+/// Whether `needle` is in a dump as raw bytes or as hex text (how
+/// `pg_dump` writes a `bytea`).
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
+    haystack.windows(needle.len()).any(|w| w == needle) || haystack.windows(hex.len()).any(|w| w == hex.as_bytes())
+}
+
+/// `n` accounts written straight to the store (sign-up's bcrypt would
+/// dominate the test), each with one value sealed through the app, which
+/// creates the account's data key.
+async fn accounts_with_sealed_values(app: &TestApp, n: usize) -> Vec<(AccountId, Uuid, Vec<u8>)> {
+    let mut tx = app.app.store().begin().await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let account = cbt_store_conformance::accounts::account(&format!("sealed{i}@example.org"));
+        tx.insert_account(&account).await.unwrap();
+        ids.push(account.id);
+    }
+    tx.commit().await.unwrap();
+    let mut out = Vec::new();
+    for id in ids {
+        let record = Uuid::now_v7();
+        let sealed = app.app.seal_field(&place(id, record), CANARY).await.unwrap();
+        out.push((id, record, sealed));
+    }
+    out
+}
+
+fn place(account: AccountId, record: Uuid) -> SealedFor<'static> {
+    SealedFor { account: account.as_uuid(), kind: "client", field: "notes", record }
+}
+
+async fn all_open(app: &TestApp, sealed: &[(AccountId, Uuid, Vec<u8>)]) -> bool {
+    for (account, record, value) in sealed {
+        match app.app.open_field(&place(*account, *record), value).await {
+            Ok(plain) if plain.as_slice() == CANARY => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// 28: sealed values differ, open only in their place and unaltered; the
+/// database holds the data key only wrapped; neither it nor a TOTP seed
+/// (sealed with it) nor the KEK appears in a raw dump.
+async fn sealed_values_and_raw_dump(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let sealed = accounts_with_sealed_values(&app, 2).await;
+    let (a, record, value) = &sealed[0];
+    let here = place(*a, *record);
+    let again = app.app.seal_field(&here, CANARY).await.unwrap();
+    assert_ne!(&again, value, "two encryptions differ");
+    assert_eq!(app.app.open_field(&here, value).await.unwrap().as_slice(), CANARY);
+    let mut flipped = value.clone();
+    flipped[30] ^= 0x01;
+    assert!(app.app.open_field(&here, &flipped).await.is_err(), "a flipped bit fails");
+    let other_account = sealed[1].0;
+    for elsewhere in [
+        place(*a, Uuid::now_v7()),
+        SealedFor { field: "name", ..here },
+        SealedFor { kind: "session_note", ..here },
+        place(other_account, *record),
+    ] {
+        assert!(app.app.open_field(&elsewhere, value).await.is_err(), "moved to {elsewhere:?}");
+    }
+
+    // A TOTP seed, sealed with the account's data key, as a second canary.
+    let client = app.verified_account("seed@example.org").await;
+    let (secret, _) = app.enable_mfa(&client).await;
+    let seed = base32_bytes(&secret);
+
+    let dump = app.db.raw_dump();
+    assert!(!contains(&dump, CANARY), "no plaintext canary");
+    assert!(!contains(&dump, &seed), "no plaintext TOTP seed");
+    assert!(!contains(&dump, secret.as_bytes()), "no base32 TOTP seed");
+    let provider = LocalKeyProvider::open(&app.settings.effective_kek_dir(), false).unwrap();
+    let stored = app.app.store().data_key_of(*a).await.unwrap().expect("a data key");
+    assert_eq!(stored.wrapped.kek, "local:v1");
+    let key = provider.unwrap(&stored.wrapped, stored.owner).await.unwrap();
+    assert!(!contains(&dump, key.expose_bytes()), "no plaintext data key");
+    assert!(contains(&dump, &stored.wrapped.bytes), "the wrapped key is what is stored");
+    app.stop().await;
+}
+
+/// 29: `rotate_keys` over 1,000 accounts, stopped after its first batch,
+/// leaves every value readable (old and new KEK both open) and resumes
+/// without a second new KEK; afterwards the old KEK can be destroyed and
+/// everything still opens, read afresh after a restart.
+async fn rotation_resumes_after_interruption(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let sealed = accounts_with_sealed_values(&app, 1_000).await;
+    assert_eq!(app.app.key_status().await.unwrap(), ("local:v1".into(), vec![("local:v1".into(), 1_000)]));
+
+    let mut batches = 0;
+    let stopped = app
+        .app
+        .rotate_keys(|_| {
+            batches += 1;
+            ControlFlow::Break(())
+        })
+        .await
+        .unwrap();
+    assert_eq!((stopped.new_kek, stopped.finished, stopped.to_kek.as_str()), (true, false, "local:v2"));
+    assert_eq!(stopped.rewrapped, 100);
+    assert_eq!(stopped.keys_by_kek, vec![("local:v1".into(), 900), ("local:v2".into(), 100)]);
+    assert!(app.app.destroy_kek("local:v1").await.is_err(), "v1 still wraps 900 keys");
+
+    let app = app.restart_with(|_| {}).await;
+    assert!(all_open(&app, &sealed).await, "half-rotated: both KEKs open");
+
+    let mut seen = Vec::new();
+    let resumed = app
+        .app
+        .rotate_keys(|p| {
+            seen.push(p.rewrapped);
+            ControlFlow::Continue(())
+        })
+        .await
+        .unwrap();
+    assert_eq!((resumed.new_kek, resumed.finished, resumed.to_kek.as_str()), (false, true, "local:v2"));
+    assert_eq!(resumed.rewrapped, 900);
+    assert_eq!(seen.last(), Some(&900), "progress reported: {seen:?}");
+    assert_eq!(resumed.keys_by_kek, vec![("local:v2".into(), 1_000)]);
+
+    app.app.destroy_kek("local:v1").await.unwrap();
+    assert!(app.app.destroy_kek("local:v2").await.is_err(), "the current KEK stays");
+    let app = app.restart_with(|_| {}).await;
+    assert!(all_open(&app, &sealed).await, "everything opens under v2 alone");
+    app.stop().await;
+}
+
+/// 30: destroying an account's data key makes its values unreadable at
+/// once; a backup copy made before still holds the key wrapped under the
+/// old KEK, and becomes unreadable when that KEK is destroyed after a
+/// rotation. The other account reads on, from the live database.
+async fn shredding_reaches_a_backup_copy(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let sealed = accounts_with_sealed_values(&app, 2).await;
+    let (gone, kept) = (&sealed[..1], &sealed[1..]);
+    let backup = app.db.backup_copy().await;
+
+    assert!(app.app.destroy_data_key(gone[0].0, &RequestContext::default()).await.unwrap());
+    assert!(!all_open(&app, gone).await, "shredded: no longer opens");
+    assert!(all_open(&app, kept).await);
+    assert!(app.app.store().data_key_of(gone[0].0).await.unwrap().is_none());
+
+    let kek_dir = app.settings.effective_kek_dir();
+    let restored = TestApp::spawn_with(backup, |s| s.kek_dir = Some(kek_dir.clone())).await;
+    assert!(all_open(&restored, gone).await, "the backup still opens while its KEK exists");
+
+    let report = app.app.rotate_keys(|_| ControlFlow::Continue(())).await.unwrap();
+    assert_eq!(report.keys_by_kek, vec![("local:v2".into(), 1)]);
+    app.app.destroy_kek("local:v1").await.unwrap();
+
+    let restored = restored.restart_with(|_| {}).await;
+    assert!(!all_open(&restored, gone).await, "the backup copy can no longer be read");
+    let app = app.restart_with(|_| {}).await;
+    assert!(all_open(&app, kept).await, "the live database reads on");
+    restored.stop().await;
+    app.stop().await;
+}
+
+on_both_backends! {
+    checklist_28_sealed_values_and_no_plaintext_in_a_raw_dump => sealed_values_and_raw_dump;
+    checklist_29_key_rotation_of_1000_accounts_resumes_after_interruption => rotation_resumes_after_interruption;
+    checklist_30_shredded_data_key_makes_a_backup_copy_unreadable => shredding_reaches_a_backup_copy;
+}
