@@ -80,7 +80,7 @@ impl App {
     /// The account's data key; when it has none, a new one if `create`
     /// (sealing), else an error (opening: a destroyed key is never replaced
     /// by a new one that could not open anything anyway).
-    async fn data_key(&self, account: AccountId, create: bool) -> Result<Arc<DataKey>, AppError> {
+    pub(crate) async fn data_key(&self, account: AccountId, create: bool) -> Result<Arc<DataKey>, AppError> {
         if let Some(key) = self.key_cache.get(account) {
             return Ok(key);
         }

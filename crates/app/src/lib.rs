@@ -8,6 +8,7 @@
 pub mod accounts;
 mod audit_log;
 mod error;
+pub mod files;
 pub mod keys;
 pub mod passwords;
 mod signed_links;
@@ -16,7 +17,7 @@ mod system;
 use std::sync::Arc;
 
 use cbt_domain::audit::AuditKey;
-use cbt_ports::{Clock, KeyProvider, Mailer, Store};
+use cbt_ports::{BlobStore, Clock, KeyProvider, Mailer, Store};
 
 pub use audit_log::AuditVerification;
 pub use error::AppError;
@@ -52,6 +53,8 @@ pub struct AppPorts {
     pub mailer: Arc<dyn Mailer>,
     /// Wraps and unwraps each account's data key.
     pub keys: Arc<dyn KeyProvider>,
+    /// Where sealed files are kept.
+    pub files: Arc<dyn BlobStore>,
 }
 
 /// Everything a use case needs, shared by all requests.
@@ -64,6 +67,7 @@ pub struct App {
     hasher: PasswordHasher,
     links: Arc<LinkSigner>,
     keys: Arc<dyn KeyProvider>,
+    files: Arc<dyn BlobStore>,
     key_cache: Arc<keys::KeyCache>,
     lockouts: Arc<accounts::Lockouts>,
     recovery_pepper: Arc<cbt_mfa::RecoveryPepper>,
@@ -81,6 +85,7 @@ impl App {
             hasher,
             links: Arc::new(LinkSigner::new(keys.links)),
             keys: ports.keys,
+            files: ports.files,
             key_cache: Arc::new(keys::KeyCache::default()),
             lockouts: Arc::new(accounts::Lockouts::default()),
             recovery_pepper: Arc::new(

@@ -106,6 +106,16 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("CBT_KMS_KEY_ID", "(none)", "`aws-kms`: id or ARN of the KMS key; new data keys are wrapped under it."),
     ("CBT_KMS_REGION", "(none)", "`aws-kms`: the key's AWS region. Credentials come from the usual AWS chain."),
     ("CBT_KMS_ENDPOINT", "(none)", "`aws-kms`: another KMS endpoint (https; http only on loopback, for tests)."),
+    ("CBT_FILE_STORE", "folder", "Where sealed files go: `folder` (`CBT_FILE_DIR`) or `s3`."),
+    ("CBT_FILE_DIR", "<data_dir>/blobs", "`folder`: the folder of sealed files (0700)."),
+    ("CBT_S3_BUCKET", "(none)", "`s3`: the bucket (turn versioning on: every version of every file is kept)."),
+    ("CBT_S3_REGION", "(none)", "`s3`: the bucket's region. Credentials come from the usual AWS environment."),
+    ("CBT_S3_ENDPOINT", "(none)", "`s3`: another S3-compatible endpoint (https; http only on loopback, for tests)."),
+    (
+        "CBT_S3_SSE_KMS_KEY_ID",
+        "(none)",
+        "`s3`: KMS key for the bucket's server-side encryption (SSE-KMS) of each object.",
+    ),
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +162,12 @@ pub struct Settings {
     pub kms_key_id: Option<String>,
     pub kms_region: Option<String>,
     pub kms_endpoint: Option<String>,
+    pub file_store: String,
+    pub file_dir: Option<PathBuf>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_sse_kms_key_id: Option<String>,
     /// Set by `CBT_CONFIG`; read before the rest.
     pub config: Option<PathBuf>,
 }
@@ -200,6 +216,12 @@ impl Default for Settings {
             kms_key_id: None,
             kms_region: None,
             kms_endpoint: None,
+            file_store: "folder".into(),
+            file_dir: None,
+            s3_bucket: None,
+            s3_region: None,
+            s3_endpoint: None,
+            s3_sse_kms_key_id: None,
             config: None,
         }
     }
@@ -242,6 +264,11 @@ impl Settings {
     /// `sqlite://<data_dir>/cbt.db` unless a URL is set.
     pub fn effective_database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("cbt.db").display()))
+    }
+
+    /// `CBT_FILE_DIR`, else `<data_dir>/blobs`.
+    pub fn effective_file_dir(&self) -> PathBuf {
+        self.file_dir.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
     }
 
     /// `CBT_KEK_DIR`, else `<data_dir>/keys`.
@@ -316,6 +343,17 @@ impl Settings {
                 }
             }
             other => out.push(ConfigProblem(format!("CBT_KEY_PROVIDER must be `local` or `aws-kms`, not `{other}`"))),
+        }
+        match self.file_store.as_str() {
+            "folder" => {}
+            "s3" => {
+                for (name, value) in [("CBT_S3_BUCKET", &self.s3_bucket), ("CBT_S3_REGION", &self.s3_region)] {
+                    if value.as_deref().is_none_or(str::is_empty) {
+                        out.push(ConfigProblem(format!("{name} is not set (the s3 file store needs it)")));
+                    }
+                }
+            }
+            other => out.push(ConfigProblem(format!("CBT_FILE_STORE must be `folder` or `s3`, not `{other}`"))),
         }
         let url = self.effective_database_url();
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");

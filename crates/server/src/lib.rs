@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cbt_app::{App, AppKeys, AppPorts, AppSettings};
+use cbt_blobs::{FolderBlobStore, S3BlobStore, S3Settings};
 use cbt_domain::audit::{AuditAction, AuditOutcome};
 use cbt_keys::{AwsKmsKeyProvider, AwsKmsSettings, LocalKeyProvider};
 use cbt_mail::{OutboxMailer, SmtpMailer, SmtpSecurity, SmtpSettings};
-use cbt_ports::{Clock, KeyProvider, Mailer, Store};
+use cbt_ports::{BlobStore, Clock, KeyProvider, Mailer, Store};
 use cbt_store_postgres::{PoolSettings, PostgresStore};
 use cbt_store_sqlite::SqliteStore;
 use cbt_web::WebSettings;
@@ -119,6 +120,22 @@ pub async fn key_provider(settings: &Settings) -> anyhow::Result<Arc<dyn KeyProv
     }
 }
 
+/// The configured file store: a private folder (default) or S3.
+pub fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
+    if settings.file_store == "s3" {
+        let s3 = S3Settings {
+            bucket: settings.s3_bucket.clone().unwrap_or_default(),
+            region: settings.s3_region.clone().unwrap_or_default(),
+            endpoint: settings.s3_endpoint.clone(),
+            sse_kms_key_id: settings.s3_sse_kms_key_id.clone(),
+            credentials: None,
+        };
+        return Ok(Arc::new(S3BlobStore::new(&s3).context("CBT_S3_*")?));
+    }
+    let dir = settings.effective_file_dir();
+    Ok(Arc::new(FolderBlobStore::open(&dir).with_context(|| format!("CBT_FILE_DIR: {}", dir.display()))?))
+}
+
 /// The use-case layer over a store, keyed with the configured secrets and
 /// key provider.
 pub async fn application(
@@ -129,8 +146,9 @@ pub async fn application(
     secrets: &Secrets,
 ) -> anyhow::Result<App> {
     let keys = key_provider(settings).await?;
+    let files = file_store(settings)?;
     let app = App::new(
-        AppPorts { store, clock, mailer, keys },
+        AppPorts { store, clock, mailer, keys, files },
         AppKeys {
             audit: secrets.audit.expose(),
             links: secrets.jwt.expose(),

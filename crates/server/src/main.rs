@@ -275,6 +275,15 @@ fn config_check(settings: &Settings) -> ExitCode {
         println!("kek_dir                     = {}", settings.effective_kek_dir().display());
         println!("allow_local_kek_in_production = {}", settings.allow_local_kek_in_production);
     }
+    println!("file_store                  = {}", settings.file_store);
+    if settings.file_store == "s3" {
+        println!("s3_bucket                   = {}", settings.s3_bucket.as_deref().unwrap_or("(none)"));
+        println!("s3_region                   = {}", settings.s3_region.as_deref().unwrap_or("(none)"));
+        println!("s3_endpoint                 = {}", settings.s3_endpoint.as_deref().unwrap_or("(AWS default)"));
+        println!("s3_sse_kms_key_id           = {}", settings.s3_sse_kms_key_id.as_deref().unwrap_or("(none)"));
+    } else {
+        println!("file_dir                    = {}", settings.effective_file_dir().display());
+    }
     match secrets::resolve(settings, Generate::No) {
         Ok(s) => {
             for (name, source) in &s.sources {
