@@ -232,7 +232,7 @@ mod tests {
     fn emit_phi() {
         tracing::info!(client_name = CANARY, date_of_birth = CANARY, email = CANARY, diagnosis = CANARY, "saved");
         tracing::info!(session_note = %CANARY, medication = ?CANARY, transcript = CANARY, ssn = CANARY, "saved");
-        tracing::warn!(value = %Phi::new(CANARY), request_id = "r-1", "wrapped");
+        tracing::warn!(value = %Phi::new(CANARY.to_owned()), request_id = "r-1", "wrapped");
     }
 
     #[test]

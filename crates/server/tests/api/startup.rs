@@ -249,3 +249,30 @@ async fn production_starts_on_postgres_with_good_settings() {
     assert!(server.terminate());
     drop(db);
 }
+
+/// Checklist 29 from the command line: `keys rotate` makes a new local KEK
+/// version and reports; `keys status` names the current one; the old one
+/// is refused while current and destroyed once retired.
+#[test]
+fn keys_commands_rotate_report_and_destroy() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["migrate"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys = dir.path().join("data").join("keys");
+    assert!(keys.join("kek-v1.key").exists());
+
+    let refused = run(dir.path(), &["keys", "destroy-kek", "local:v1"], &[]);
+    assert!(!refused.status.success(), "the current KEK stays");
+    let rotate = run(dir.path(), &["keys", "rotate"], &[]);
+    assert!(rotate.status.success(), "{}", stderr(&rotate));
+    let text = String::from_utf8_lossy(&rotate.stdout);
+    assert!(text.contains("new key-encryption key local:v2"), "{text}");
+    assert!(text.contains("rotation to local:v2 complete"), "{text}");
+    assert_eq!(mode(&keys.join("kek-v2.key")), 0o600);
+
+    let status = run(dir.path(), &["keys", "status"], &[]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("current key-encryption key: local:v2"));
+    let destroy = run(dir.path(), &["keys", "destroy-kek", "local:v1"], &[]);
+    assert!(destroy.status.success(), "{}", stderr(&destroy));
+    assert!(!keys.join("kek-v1.key").exists());
+}
