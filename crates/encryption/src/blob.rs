@@ -192,7 +192,9 @@ impl BlobOpener {
             self.pieces = Some(Pieces { key, prefix, counter: 0, aad });
         }
         let pieces = self.pieces.as_mut().ok_or(EncryptionError::Malformed)?;
-        out.reserve((self.pending.len() + sealed.len()) / PIECE * CHUNK);
+        // Room for every piece with its tag (opened in place), so the buffer
+        // never moves: a move would leave plaintext behind, unzeroised.
+        out.reserve(((self.pending.len() + sealed.len()) / PIECE + 1) * PIECE);
         // A full-size piece is the last one only if something follows it.
         if !self.pending.is_empty() {
             let take = (PIECE - self.pending.len().min(PIECE)).min(sealed.len());
