@@ -122,6 +122,15 @@ impl App {
         Ok(cbt_encryption::field::open(&key, place, sealed)?)
     }
 
+    /// The account's blind-index tag of a PHI value, for exact lookups
+    /// without storing the value: equal values give equal tags within the
+    /// account only. `value` is normalised by the caller (trimmed,
+    /// lower-cased, as the lookup needs).
+    pub async fn lookup_tag(&self, account: AccountId, field: &str, value: &[u8]) -> Result<[u8; 32], AppError> {
+        let key = self.data_key(account, true).await?;
+        Ok(cbt_encryption::BlindIndex::new(&key).tag(field, value))
+    }
+
     /// Re-wraps every data key under the current KEK, in batches, without
     /// touching anything sealed. When every key is already under the current
     /// KEK, first asks the provider for a new one. Safe to stop (the
