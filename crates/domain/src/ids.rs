@@ -94,3 +94,8 @@ impl FromStr for RequestId {
 }
 
 pub(crate) use uuid_id;
+
+uuid_id!(
+    /// A therapist's client.
+    ClientId
+);

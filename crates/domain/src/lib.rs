@@ -7,6 +7,7 @@
 pub mod access_token;
 pub mod account;
 pub mod audit;
+pub mod client;
 pub mod ids;
 pub mod phi;
 pub mod session;

@@ -10,12 +10,35 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
+use cbt_domain::ids::ClientId;
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{StoredDataKey, WrappedKey};
+
+/// A client as stored: ids and times in the clear, everything else sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredClient {
+    pub id: ClientId,
+    pub account: AccountId,
+    /// 1 for the first save, one more for each change.
+    pub version: i64,
+    pub sealed: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One saved version of a client, kept forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredClientVersion {
+    pub client: ClientId,
+    pub version: i64,
+    pub sealed: Vec<u8>,
+    pub changed_by: AccountId,
+    pub changed_at: OffsetDateTime,
+}
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +149,17 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<StoredDataKey>, StoreError>;
 
+    /// One of the account's clients; `None` when missing or another
+    /// account's (the same answer).
+    async fn client(&self, account: AccountId, id: ClientId) -> Result<Option<StoredClient>, StoreError>;
+
+    /// The account's clients, oldest first.
+    async fn clients_of(&self, account: AccountId) -> Result<Vec<StoredClient>, StoreError>;
+
+    /// Every saved version of one of the account's clients, oldest first
+    /// (empty when not theirs).
+    async fn client_versions(&self, account: AccountId, id: ClientId) -> Result<Vec<StoredClientVersion>, StoreError>;
+
     /// How many data keys each KEK wraps.
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
@@ -199,6 +233,15 @@ pub trait StoreTx: Send {
 
     /// Deletes one of `account`'s tokens; false when not theirs or gone.
     async fn delete_access_token(&mut self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError>;
+
+    /// A new client with its first version.
+    async fn insert_client(&mut self, client: &StoredClient, first: &StoredClientVersion) -> Result<(), StoreError>;
+
+    /// Saves a change: the client's current state and the new version, if
+    /// the client is the account's and still at `client.version - 1`
+    /// (false: changed meanwhile, or not theirs; nothing written).
+    async fn update_client(&mut self, client: &StoredClient, version: &StoredClientVersion)
+    -> Result<bool, StoreError>;
 
     /// Stores an account's first data key; false (nothing written) when the
     /// account already has one: whoever stored first wins.

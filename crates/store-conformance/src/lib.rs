@@ -148,6 +148,7 @@ macro_rules! conformance_suite {
             accounts::checklist_4_rate_buckets_persist,
             data_keys::data_keys_one_per_account_rewrap_and_destroy,
             data_keys::rotation_batches_walk_every_key_once,
+            clients::checklist_25_clients_are_scoped_to_their_account_and_versioned,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -403,5 +404,62 @@ pub mod data_keys {
             seen.extend(batch.iter().map(|k| k.owner.key_id));
         }
         assert_eq!(seen, expected);
+    }
+}
+
+pub mod clients {
+    //! Clients: scoped to their account in every query, versions kept,
+    //! changes applied only from the version the writer read.
+
+    use std::sync::Arc;
+
+    use cbt_domain::ids::ClientId;
+    use cbt_ports::{Store, StoredClient, StoredClientVersion};
+
+    use crate::accounts::{now, saved};
+
+    /// Checklist 25 at the store: another account's client is not found by
+    /// any read or write; each change adds a version; a stale version
+    /// writes nothing.
+    pub async fn checklist_25_clients_are_scoped_to_their_account_and_versioned(store: Arc<dyn Store>) {
+        let owner = saved(&store, "owner@example.org").await.id;
+        let stranger = saved(&store, "stranger@example.org").await.id;
+        let at = now();
+        let mut client = StoredClient {
+            id: ClientId::new(),
+            account: owner,
+            version: 1,
+            sealed: vec![1; 40],
+            created_at: at,
+            updated_at: at,
+        };
+        let first = StoredClientVersion {
+            client: client.id,
+            version: 1,
+            sealed: vec![1; 40],
+            changed_by: owner,
+            changed_at: at,
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_client(&client, &first).await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(store.client(owner, client.id).await.unwrap(), Some(client.clone()));
+        assert_eq!(store.client(stranger, client.id).await.unwrap(), None, "another account's");
+        assert_eq!(store.clients_of(owner).await.unwrap(), vec![client.clone()]);
+        assert!(store.clients_of(stranger).await.unwrap().is_empty());
+        assert!(store.client_versions(stranger, client.id).await.unwrap().is_empty());
+
+        client.version = 2;
+        client.sealed = vec![2; 40];
+        let second = StoredClientVersion { version: 2, sealed: vec![2; 40], ..first.clone() };
+        let foreign = StoredClient { account: stranger, ..client.clone() };
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.update_client(&foreign, &second).await.unwrap(), "not through another account");
+        assert!(tx.update_client(&client, &second).await.unwrap());
+        assert!(!tx.update_client(&client, &second).await.unwrap(), "a stale version writes nothing");
+        tx.commit().await.unwrap();
+        assert_eq!(store.client(owner, client.id).await.unwrap().map(|c| c.sealed), Some(vec![2; 40]));
+        assert_eq!(store.client_versions(owner, client.id).await.unwrap(), vec![first, second]);
     }
 }

@@ -6,6 +6,7 @@
 //! and the audit table refuses UPDATE, DELETE and TRUNCATE.
 
 mod accounts;
+mod clients;
 mod data_keys;
 
 use std::str::FromStr;
@@ -16,9 +17,12 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
+use cbt_domain::ids::ClientId;
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
-use cbt_ports::{Backend, MigrationReport, Store, StoreError, StoreTx, StoredDataKey, WrappedKey};
+use cbt_ports::{
+    Backend, MigrationReport, Store, StoreError, StoreTx, StoredClient, StoredClientVersion, StoredDataKey, WrappedKey,
+};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, Row, Transaction};
@@ -191,6 +195,18 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<StoredDataKey>, StoreError> {
         data_keys::data_keys_not_under(&self.pool, kek, after, limit).await
+    }
+
+    async fn client(&self, account: AccountId, id: ClientId) -> Result<Option<StoredClient>, StoreError> {
+        clients::client_of(&self.pool, account, id).await
+    }
+
+    async fn clients_of(&self, account: AccountId) -> Result<Vec<StoredClient>, StoreError> {
+        clients::clients_of(&self.pool, account).await
+    }
+
+    async fn client_versions(&self, account: AccountId, id: ClientId) -> Result<Vec<StoredClientVersion>, StoreError> {
+        clients::client_versions(&self.pool, account, id).await
     }
 
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
@@ -382,6 +398,18 @@ impl StoreTx for PostgresTx {
 
     async fn delete_access_token(&mut self, account: AccountId, id: AccessTokenId) -> Result<bool, StoreError> {
         accounts::delete_access_token(&mut *self.tx, account, id).await
+    }
+
+    async fn insert_client(&mut self, client: &StoredClient, first: &StoredClientVersion) -> Result<(), StoreError> {
+        clients::insert_client(&mut self.tx, client, first).await
+    }
+
+    async fn update_client(
+        &mut self,
+        client: &StoredClient,
+        version: &StoredClientVersion,
+    ) -> Result<bool, StoreError> {
+        clients::update_client(&mut self.tx, client, version).await
     }
 
     async fn insert_data_key(&mut self, key: &StoredDataKey) -> Result<bool, StoreError> {
