@@ -188,7 +188,8 @@ impl ClientDetails {
         ] {
             errors.extend(too_long(field, value, TEXT_MAX));
         }
-        if !self.email.is_empty() && !(self.email.contains('@') && !self.email.contains(char::is_whitespace)) {
+        let looks_like_email = self.email.contains('@') && !self.email.contains(char::is_whitespace);
+        if !self.email.is_empty() && !looks_like_email {
             errors.push(FieldError::new("email", "Enter an email address like name@example.org, or leave it empty."));
         }
         if let Some(born) = self.date_of_birth {
