@@ -27,6 +27,14 @@ pub enum AppError {
     /// Missing, or belonging to another account: the same answer.
     #[error("not found")]
     NotFound,
+    /// The record changed since it was read (another tab, another device):
+    /// nothing was saved over it.
+    #[error("changed meanwhile")]
+    Conflict,
+    /// Clinical features wait until the account's email address is
+    /// confirmed.
+    #[error("email address not yet confirmed")]
+    VerificationRequired,
     /// The database (or another required dependency) cannot serve now.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 mod audit_log;
+pub mod clients;
 mod error;
 pub mod files;
 pub mod keys;

@@ -100,6 +100,24 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Creates a personal access token on the Security page of the
+    /// signed-in `client`; returns the token shown (once).
+    pub async fn create_access_token(&self, client: &reqwest::Client, name: &str, days: &str) -> String {
+        let r = self
+            .submit(client, "/account/security", "/account/tokens", &[("name", name), ("lifetime_days", days)])
+            .await;
+        assert_eq!(r.status(), 200);
+        element_text(&r.text().await.expect("page"), "new-token")
+    }
+
+    /// A verified account and an API token for it.
+    pub async fn api_token(&self, email: &str) -> String {
+        let client = self.verified_account(email).await;
+        self.create_access_token(&client, "tests", "30").await
+    }
+}
+
 /// The bytes of a base32 (RFC 4648) TOTP secret, as shown for typing in.
 pub fn base32_bytes(base32_secret: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -41,6 +41,10 @@ pub enum WebError {
     InvalidLink,
     /// Input broke rules; the API lists them per field.
     Invalid(cbt_domain::validation::FieldErrors),
+    /// Saved by someone else since it was read; nothing was overwritten.
+    Conflict,
+    /// Clinical pages wait for a confirmed email address.
+    VerificationRequired,
     /// A dependency (the database) cannot serve now.
     Unavailable(String),
     /// Our fault. The cause is logged with the request id, never shown.
@@ -56,6 +60,8 @@ impl From<AppError> for WebError {
             AppError::InvalidLink => WebError::InvalidLink,
             AppError::Invalid(errors) => WebError::Invalid(errors),
             AppError::InvalidCredentials => WebError::SignInRequired,
+            AppError::Conflict => WebError::Conflict,
+            AppError::VerificationRequired => WebError::VerificationRequired,
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -97,6 +103,14 @@ impl IntoResponse for WebError {
                 return r;
             }
             WebError::CsrfRejected => StatusCode::FORBIDDEN,
+            WebError::Conflict => StatusCode::CONFLICT,
+            WebError::VerificationRequired => {
+                pending.detail = Some(
+                    "Confirm your email address first: clinical records open once it is confirmed. The link is in the email we sent you."
+                        .into(),
+                );
+                StatusCode::FORBIDDEN
+            }
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::InvalidLink => {
                 pending.detail =
@@ -162,6 +176,10 @@ fn describe(status: StatusCode) -> (&'static str, &'static str) {
         404 => ("Not found", "There is nothing at this address."),
         405 => ("Method not allowed", "This address does not accept that kind of request."),
         408 => ("Request timeout", "The request took too long to arrive."),
+        409 => (
+            "Changed meanwhile",
+            "This record was changed elsewhere since you opened it. Nothing was overwritten: reload it and make your change again.",
+        ),
         413 => ("Too large", "The request is larger than this server accepts."),
         415 => ("Unsupported media type", "The request's content type is not accepted here."),
         422 => ("Unprocessable request", "The request's content could not be read."),

@@ -15,6 +15,7 @@ mod api;
 mod assets;
 pub mod auth;
 mod client_address;
+mod client_api;
 pub mod cookies;
 pub mod csrf;
 mod error;
@@ -139,6 +140,9 @@ pub fn router(
         .route("/security", get(pages::security))
         .route("/cookies", get(pages::cookies))
         .route("/api/v1/me", get(api::me))
+        .route("/api/v1/clients", get(client_api::list).post(client_api::create))
+        .route("/api/v1/clients/{id}", get(client_api::show).put(client_api::update))
+        .route("/api/v1/clients/{id}/history", get(client_api::history))
         .route("/account/tokens", post(account_pages::create_access_token))
         .route("/account/tokens/{id}/revoke", post(account_pages::revoke_access_token))
         .route("/healthz", get(health::healthz))

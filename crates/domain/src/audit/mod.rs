@@ -97,6 +97,13 @@ vocabulary!(
         KekDestroyed => "keys.destroy_kek",
         /// An account's data key was destroyed (crypto-shredding).
         DataKeyDestroyed => "keys.destroy_data_key",
+        /// A client's record was created, opened, changed, listed (target:
+        /// no id) or its history opened.
+        ClientCreated => "client.create",
+        ClientRead => "client.read",
+        ClientUpdated => "client.update",
+        ClientsListed => "client.list",
+        ClientHistoryRead => "client.history",
     }
 );
 
@@ -118,6 +125,7 @@ vocabulary!(
         Session => "session",
         AccessToken => "access_token",
         DataKey => "data_key",
+        Client => "client",
     }
 );
 

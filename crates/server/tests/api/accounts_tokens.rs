@@ -1,16 +1,12 @@
 //! Checklist 27: personal access tokens, on SQLite and PostgreSQL.
 
-use cbt_testkit::accounts::element_text;
 use cbt_testkit::{TestApp, TestDatabase};
 use serde_json::Value;
 use sqlx::Connection;
 use time::Duration;
 
 async fn create(app: &TestApp, client: &reqwest::Client, name: &str, days: &str) -> String {
-    let r =
-        app.submit(client, "/account/security", "/account/tokens", &[("name", name), ("lifetime_days", days)]).await;
-    assert_eq!(r.status(), 200);
-    element_text(&r.text().await.unwrap(), "new-token")
+    app.create_access_token(client, name, days).await
 }
 
 async fn me(app: &TestApp, bearer: &str) -> reqwest::Response {

@@ -16,7 +16,7 @@ async fn not_found_is_a_page_under_html_and_problem_json_under_api() {
     assert!(html.contains("Not found") && html.contains(&id), "{html}");
     assert!(html.contains("<main id=\"main\""), "rendered inside the layout");
 
-    let r = app.get("/api/v1/clients/123").await;
+    let r = app.get("/api/v1/no-such-thing").await;
     assert_eq!(r.status(), 404);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let body: Value = r.json().await.unwrap();

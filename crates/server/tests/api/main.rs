@@ -27,6 +27,7 @@ mod accounts_mfa;
 mod accounts_tokens;
 mod audit;
 mod browser;
+mod clients;
 mod conformance;
 mod encryption;
 mod errors;
