@@ -16,6 +16,7 @@ mod assets;
 pub mod auth;
 mod client_address;
 mod client_api;
+mod client_pages;
 pub mod cookies;
 pub mod csrf;
 mod error;
@@ -127,6 +128,11 @@ pub fn router(
         .route("/password/forgot", get(account_pages::forgot_form).post(account_pages::forgot))
         .route("/password/reset", get(account_pages::reset_form).post(account_pages::reset))
         .route("/dashboard", get(account_pages::dashboard))
+        .route("/clients", get(client_pages::list).post(client_pages::create))
+        .route("/clients/new", get(client_pages::new_form))
+        .route("/clients/{id}", get(client_pages::show).post(client_pages::update))
+        .route("/clients/{id}/edit", get(client_pages::edit_form))
+        .route("/clients/{id}/history", get(client_pages::history))
         .route("/account", get(account_pages::account))
         .route("/account/profile", post(account_pages::update_profile))
         .route("/account/email", post(account_pages::change_email))

@@ -199,7 +199,91 @@ async fn unverified_accounts_cannot_open_clinical_records() {
     app.stop().await;
 }
 
+/// Checklist 25 on the pages: another therapist's client answers 404 on
+/// every client page and form, and their caseload does not list it.
+async fn foreign_clients_are_not_found_on_pages(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let owner = app.verified_account("page-owner@example.org").await;
+    let stranger = app.verified_account("page-stranger@example.org").await;
+    let r = app.submit(&owner, "/clients/new", "/clients", &[("full_name", "Paged Client")]).await;
+    assert_eq!(r.status(), 303);
+    let id =
+        r.headers()["location"].to_str().unwrap().trim_start_matches("/clients/").split('?').next().unwrap().to_owned();
+    for path in [format!("/clients/{id}"), format!("/clients/{id}/edit"), format!("/clients/{id}/history")] {
+        assert_eq!(stranger.get(app.url(&path)).send().await.unwrap().status(), 404, "{path}");
+    }
+    let r = app
+        .submit(&stranger, "/clients/new", &format!("/clients/{id}"), &[("full_name", "Taken Over"), ("version", "1")])
+        .await;
+    assert_eq!(r.status(), 404, "POST a change");
+    let list = stranger.get(app.url("/clients")).send().await.unwrap().text().await.unwrap();
+    assert!(!list.contains("Paged Client"));
+    let mine = owner.get(app.url(&format!("/clients/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(mine.contains("Paged Client"), "unchanged");
+    app.stop().await;
+}
+
+/// Checklist 38 on the pages: a rejected form comes back with everything
+/// typed and a message at each field; a change based on an old version is
+/// refused with what was typed kept; the history shows the change.
+#[tokio::test]
+async fn client_forms_keep_input_name_fields_and_show_history() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let c = app.verified_account("forms@example.org").await;
+    let typed = [
+        ("full_name", ""),
+        ("date_of_birth", "14/03/1988"),
+        ("presenting_problems", "Low mood since the move"),
+        ("diagnoses", "F32.1 Moderate depressive episode"),
+    ];
+    let r = app.submit(&c, "/clients/new", "/clients", &typed).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Enter the client&#39;s name."), "{html}");
+    assert!(html.contains("That is not a date: enter it as YYYY-MM-DD"));
+    assert!(html.contains("value=\"14/03/1988\"") && html.contains(">Low mood since the move</textarea>"), "kept");
+    assert!(html.contains("id=\"full_name-error\"") && html.contains("aria-invalid=\"true\""));
+
+    let r = app
+        .submit(
+            &c,
+            "/clients/new",
+            "/clients",
+            &[("full_name", "Robin Ashdown"), ("presenting_problems", "Low mood"), ("status", "active")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = r.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_owned();
+    let shown = c.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+    assert!(shown.contains("Robin Ashdown") && shown.contains("Low mood"));
+
+    let edit = format!("{page}/edit");
+    let change = [
+        ("full_name", "Robin Ashdown"),
+        ("presenting_problems", "Low mood, improving"),
+        ("status", "on_hold"),
+        ("version", "1"),
+    ];
+    assert_eq!(app.submit(&c, &edit, &page, &change).await.status(), 303);
+    let stale = [("full_name", "Robin Ashdown"), ("presenting_problems", "Typed in an old tab"), ("version", "1")];
+    let r = app.submit(&c, &edit, &page, &stale).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains(">Typed in an old tab</textarea>"), "what was typed is kept");
+
+    let history = c.get(app.url(&format!("{page}/history"))).send().await.unwrap().text().await.unwrap();
+    assert!(history.contains("Version 2") && history.contains("Low mood, improving"), "{history}");
+    assert!(history.contains("On hold"), "the status change is shown");
+
+    let list = c.get(app.url("/clients?q=improving&status=on_hold")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("Robin Ashdown"));
+    let none = c.get(app.url("/clients?status=discharged")).send().await.unwrap().text().await.unwrap();
+    assert!(none.contains("No client matches."));
+    app.stop().await;
+}
+
 on_both_backends! {
+    checklist_25_foreign_client_pages_answer_404 => foreign_clients_are_not_found_on_pages;
     checklist_32_client_lifecycle_audited_and_sealed => client_lifecycle;
     checklist_25_foreign_client_ids_answer_404 => foreign_clients_are_not_found;
     checklist_26_38_client_input_is_checked => input_is_checked;
