@@ -99,3 +99,14 @@ uuid_id!(
     /// A therapist's client.
     ClientId
 );
+
+uuid_id!(
+    /// A clinical record of a client: a session note, formulation,
+    /// hypothesis or treatment plan.
+    RecordId
+);
+
+uuid_id!(
+    /// An addendum to a signed record.
+    AddendumId
+);

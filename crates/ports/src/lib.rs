@@ -13,4 +13,7 @@ pub use blobs::{BlobError, BlobName, BlobStore, ByteStream};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyOwner, KeyProvider, StoredDataKey, WrappedKey};
 pub use mail::{MailError, Mailer, OutgoingMail};
-pub use store::{Backend, MigrationReport, Store, StoreError, StoreTx, StoredClient, StoredClientVersion};
+pub use store::{
+    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
+    StoredRecord, StoredRecordVersion,
+};

@@ -10,7 +10,7 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
-use cbt_domain::ids::ClientId;
+use cbt_domain::ids::{AddendumId, ClientId, RecordId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use time::OffsetDateTime;
@@ -38,6 +38,43 @@ pub struct StoredClientVersion {
     pub sealed: Vec<u8>,
     pub changed_by: AccountId,
     pub changed_at: OffsetDateTime,
+}
+
+/// A clinical record as stored: ids, kind and times in the clear, the
+/// content sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub id: RecordId,
+    pub account: AccountId,
+    pub client: ClientId,
+    /// `session_note`, …
+    pub kind: String,
+    pub version: i64,
+    pub sealed: Vec<u8>,
+    /// Set once: a signed record no longer changes.
+    pub signed_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One saved version of a record, kept forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRecordVersion {
+    pub record: RecordId,
+    pub version: i64,
+    pub sealed: Vec<u8>,
+    pub changed_by: AccountId,
+    pub changed_at: OffsetDateTime,
+}
+
+/// An addendum to a signed record: dated, attributed, sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAddendum {
+    pub id: AddendumId,
+    pub record: RecordId,
+    pub sealed: Vec<u8>,
+    pub added_by: AccountId,
+    pub added_at: OffsetDateTime,
 }
 
 /// Which database engine a store runs on.
@@ -160,6 +197,25 @@ pub trait Store: Send + Sync + 'static {
     /// (empty when not theirs).
     async fn client_versions(&self, account: AccountId, id: ClientId) -> Result<Vec<StoredClientVersion>, StoreError>;
 
+    /// One of the account's records; `None` when missing or another
+    /// account's.
+    async fn record(&self, account: AccountId, id: RecordId) -> Result<Option<StoredRecord>, StoreError>;
+
+    /// The records of one of the account's clients, of one kind, oldest
+    /// first.
+    async fn records_of(
+        &self,
+        account: AccountId,
+        client: ClientId,
+        kind: &str,
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+
+    /// Every saved version of one of the account's records, oldest first.
+    async fn record_versions(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredRecordVersion>, StoreError>;
+
+    /// The addenda of one of the account's records, oldest first.
+    async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError>;
+
     /// How many data keys each KEK wraps.
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
@@ -242,6 +298,19 @@ pub trait StoreTx: Send {
     /// (false: changed meanwhile, or not theirs; nothing written).
     async fn update_client(&mut self, client: &StoredClient, version: &StoredClientVersion)
     -> Result<bool, StoreError>;
+
+    /// A new record with its first version.
+    async fn insert_record(&mut self, record: &StoredRecord, first: &StoredRecordVersion) -> Result<(), StoreError>;
+
+    /// Saves a change (content, and `signed_at` when signing) with its new
+    /// version, if the record is the account's, unsigned, and still at
+    /// `record.version - 1`; false otherwise (nothing written).
+    async fn update_record(&mut self, record: &StoredRecord, version: &StoredRecordVersion)
+    -> Result<bool, StoreError>;
+
+    /// Adds an addendum to one of the account's signed records; false when
+    /// the record is not theirs or not signed (nothing written).
+    async fn insert_addendum(&mut self, account: AccountId, addendum: &StoredAddendum) -> Result<bool, StoreError>;
 
     /// Stores an account's first data key; false (nothing written) when the
     /// account already has one: whoever stored first wins.

@@ -149,6 +149,7 @@ macro_rules! conformance_suite {
             data_keys::data_keys_one_per_account_rewrap_and_destroy,
             data_keys::rotation_batches_walk_every_key_once,
             clients::checklist_25_clients_are_scoped_to_their_account_and_versioned,
+            clients::signed_records_are_locked_and_take_addenda_only,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -461,5 +462,77 @@ pub mod clients {
         tx.commit().await.unwrap();
         assert_eq!(store.client(owner, client.id).await.unwrap().map(|c| c.sealed), Some(vec![2; 40]));
         assert_eq!(store.client_versions(owner, client.id).await.unwrap(), vec![first, second]);
+    }
+
+    /// Records belong to one of the account's clients; signing locks them
+    /// (no change writes); addenda go only to signed records; every read
+    /// is scoped to the account.
+    pub async fn signed_records_are_locked_and_take_addenda_only(store: Arc<dyn Store>) {
+        use cbt_domain::ids::{AddendumId, RecordId};
+        use cbt_ports::{StoredAddendum, StoredRecord, StoredRecordVersion};
+
+        let owner = saved(&store, "notes-owner@example.org").await.id;
+        let stranger = saved(&store, "notes-stranger@example.org").await.id;
+        let at = now();
+        let client = StoredClient {
+            id: ClientId::new(),
+            account: owner,
+            version: 1,
+            sealed: vec![1],
+            created_at: at,
+            updated_at: at,
+        };
+        let first_client =
+            StoredClientVersion { client: client.id, version: 1, sealed: vec![1], changed_by: owner, changed_at: at };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_client(&client, &first_client).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut note = StoredRecord {
+            id: RecordId::new(),
+            account: owner,
+            client: client.id,
+            kind: "session_note".into(),
+            version: 1,
+            sealed: vec![1; 30],
+            signed_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let v1 =
+            StoredRecordVersion { record: note.id, version: 1, sealed: vec![1; 30], changed_by: owner, changed_at: at };
+        let mut tx = store.begin().await.unwrap();
+        let foreign = StoredRecord { id: RecordId::new(), account: stranger, ..note.clone() };
+        assert!(tx.insert_record(&foreign, &v1).await.is_err(), "not on another account's client");
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_record(&note, &v1).await.unwrap();
+        let addendum = StoredAddendum {
+            id: AddendumId::new(),
+            record: note.id,
+            sealed: vec![9; 20],
+            added_by: owner,
+            added_at: at,
+        };
+        assert!(!tx.insert_addendum(owner, &addendum).await.unwrap(), "no addendum to a draft");
+        note.version = 2;
+        note.signed_at = Some(at);
+        let v2 = StoredRecordVersion { version: 2, ..v1.clone() };
+        assert!(tx.update_record(&note, &v2).await.unwrap(), "signed");
+        let v3 = StoredRecordVersion { version: 3, ..v1.clone() };
+        assert!(!tx.update_record(&StoredRecord { version: 3, ..note.clone() }, &v3).await.unwrap(), "locked");
+        assert!(!tx.insert_addendum(stranger, &addendum).await.unwrap(), "not another account's record");
+        assert!(tx.insert_addendum(owner, &addendum).await.unwrap());
+        tx.commit().await.unwrap();
+
+        assert_eq!(store.record(owner, note.id).await.unwrap(), Some(note.clone()));
+        assert_eq!(store.record(stranger, note.id).await.unwrap(), None);
+        assert_eq!(store.records_of(owner, client.id, "session_note").await.unwrap(), vec![note.clone()]);
+        assert!(store.records_of(stranger, client.id, "session_note").await.unwrap().is_empty());
+        assert!(store.records_of(owner, client.id, "formulation").await.unwrap().is_empty());
+        assert_eq!(store.record_versions(owner, note.id).await.unwrap().len(), 2);
+        assert!(store.record_versions(stranger, note.id).await.unwrap().is_empty());
+        assert_eq!(store.addenda_of(owner, note.id).await.unwrap(), vec![addendum]);
+        assert!(store.addenda_of(stranger, note.id).await.unwrap().is_empty());
     }
 }

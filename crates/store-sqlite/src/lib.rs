@@ -9,6 +9,7 @@
 mod accounts;
 mod clients;
 mod data_keys;
+mod records;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -19,11 +20,12 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
-use cbt_domain::ids::ClientId;
+use cbt_domain::ids::{ClientId, RecordId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredClient, StoredClientVersion, StoredDataKey, WrappedKey,
+    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
+    StoredDataKey, StoredRecord, StoredRecordVersion, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -252,6 +254,27 @@ impl Store for SqliteStore {
         clients::client_versions(&self.pool, account, id).await
     }
 
+    async fn record(&self, account: AccountId, id: RecordId) -> Result<Option<StoredRecord>, StoreError> {
+        records::record_of(&self.pool, account, id).await
+    }
+
+    async fn records_of(
+        &self,
+        account: AccountId,
+        client: ClientId,
+        kind: &str,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        records::records_of(&self.pool, account, client, kind).await
+    }
+
+    async fn record_versions(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredRecordVersion>, StoreError> {
+        records::record_versions(&self.pool, account, id).await
+    }
+
+    async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {
+        records::addenda_of(&self.pool, account, id).await
+    }
+
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         data_keys::data_key_counts(&self.pool).await
     }
@@ -452,6 +475,22 @@ impl StoreTx for SqliteTx {
         version: &StoredClientVersion,
     ) -> Result<bool, StoreError> {
         clients::update_client(&mut self.tx, client, version).await
+    }
+
+    async fn insert_record(&mut self, record: &StoredRecord, first: &StoredRecordVersion) -> Result<(), StoreError> {
+        records::insert_record(&mut self.tx, record, first).await
+    }
+
+    async fn update_record(
+        &mut self,
+        record: &StoredRecord,
+        version: &StoredRecordVersion,
+    ) -> Result<bool, StoreError> {
+        records::update_record(&mut self.tx, record, version).await
+    }
+
+    async fn insert_addendum(&mut self, account: AccountId, addendum: &StoredAddendum) -> Result<bool, StoreError> {
+        records::insert_addendum(&mut *self.tx, account, addendum).await
     }
 
     async fn insert_data_key(&mut self, key: &StoredDataKey) -> Result<bool, StoreError> {
