@@ -81,7 +81,7 @@ fn matches(details: &ClientDetails, needle: &str) -> bool {
 
 impl App {
     /// Clinical records open once the account's email is confirmed.
-    fn clinician(account: &Account) -> Result<AccountId, AppError> {
+    pub(crate) fn clinician(account: &Account) -> Result<AccountId, AppError> {
         if account.email_verified_at.is_none() {
             return Err(AppError::VerificationRequired);
         }

@@ -31,6 +31,9 @@ pub enum AppError {
     /// nothing was saved over it.
     #[error("changed meanwhile")]
     Conflict,
+    /// A signed record is locked: changes are addenda.
+    #[error("signed records are locked")]
+    Locked,
     /// Clinical features wait until the account's email address is
     /// confirmed.
     #[error("email address not yet confirmed")]

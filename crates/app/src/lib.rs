@@ -12,6 +12,7 @@ mod error;
 pub mod files;
 pub mod keys;
 pub mod passwords;
+pub mod session_notes;
 mod signed_links;
 mod system;
 

@@ -11,6 +11,7 @@ pub mod client;
 pub mod ids;
 pub mod phi;
 pub mod session;
+pub mod session_note;
 pub mod time;
 pub mod tokens;
 pub mod validation;

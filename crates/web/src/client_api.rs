@@ -23,7 +23,7 @@ pub struct ClientBody {
     details: ClientDetails,
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
@@ -58,10 +58,17 @@ impl From<ClientVersion> for VersionBody {
     }
 }
 
+/// A list answer: the items and how many there are.
 #[derive(Serialize)]
 pub struct Page<T> {
     items: Vec<T>,
     total: usize,
+}
+
+impl<T> Page<T> {
+    pub(crate) fn of(items: Vec<T>) -> Self {
+        Self { total: items.len(), items }
+    }
 }
 
 #[derive(Deserialize)]
@@ -118,8 +125,7 @@ pub async fn list(
     };
     let query = ClientQuery { search: params.search, status, sort };
     let clients = state.app.clients(&account, &query, &ctx).await?;
-    let items: Vec<ClientBody> = clients.into_iter().map(ClientBody::from).collect();
-    Ok(Json(Page { total: items.len(), items }))
+    Ok(Json(Page::of(clients.into_iter().map(ClientBody::from).collect())))
 }
 
 pub async fn create(
@@ -161,6 +167,5 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Page<VersionBody>>, WebError> {
     let versions = state.app.client_history(&account, client_id(&id)?, &ctx).await?;
-    let items: Vec<VersionBody> = versions.into_iter().map(VersionBody::from).collect();
-    Ok(Json(Page { total: items.len(), items }))
+    Ok(Json(Page::of(versions.into_iter().map(VersionBody::from).collect())))
 }

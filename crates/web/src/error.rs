@@ -43,6 +43,8 @@ pub enum WebError {
     Invalid(cbt_domain::validation::FieldErrors),
     /// Saved by someone else since it was read; nothing was overwritten.
     Conflict,
+    /// A signed record: changes are addenda.
+    Locked,
     /// Clinical pages wait for a confirmed email address.
     VerificationRequired,
     /// A dependency (the database) cannot serve now.
@@ -61,6 +63,7 @@ impl From<AppError> for WebError {
             AppError::Invalid(errors) => WebError::Invalid(errors),
             AppError::InvalidCredentials => WebError::SignInRequired,
             AppError::Conflict => WebError::Conflict,
+            AppError::Locked => WebError::Locked,
             AppError::VerificationRequired => WebError::VerificationRequired,
             other => WebError::Internal(other.to_string()),
         }
@@ -104,6 +107,10 @@ impl IntoResponse for WebError {
             }
             WebError::CsrfRejected => StatusCode::FORBIDDEN,
             WebError::Conflict => StatusCode::CONFLICT,
+            WebError::Locked => {
+                pending.detail = Some("This note is signed and locked. Add an addendum instead.".into());
+                StatusCode::CONFLICT
+            }
             WebError::VerificationRequired => {
                 pending.detail = Some(
                     "Confirm your email address first: clinical records open once it is confirmed. The link is in the email we sent you."

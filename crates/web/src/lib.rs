@@ -23,6 +23,7 @@ mod error;
 mod google_pages;
 mod health;
 mod mfa_pages;
+mod note_api;
 mod pages;
 mod refusal_delay;
 mod request_id;
@@ -149,6 +150,11 @@ pub fn router(
         .route("/api/v1/clients", get(client_api::list).post(client_api::create))
         .route("/api/v1/clients/{id}", get(client_api::show).put(client_api::update))
         .route("/api/v1/clients/{id}/history", get(client_api::history))
+        .route("/api/v1/clients/{id}/notes", get(note_api::list).post(note_api::create))
+        .route("/api/v1/notes/{id}", get(note_api::show).put(note_api::update))
+        .route("/api/v1/notes/{id}/sign", post(note_api::sign))
+        .route("/api/v1/notes/{id}/addenda", post(note_api::add_addendum))
+        .route("/api/v1/notes/{id}/history", get(note_api::history))
         .route("/account/tokens", post(account_pages::create_access_token))
         .route("/account/tokens/{id}/revoke", post(account_pages::revoke_access_token))
         .route("/healthz", get(health::healthz))

@@ -104,6 +104,15 @@ vocabulary!(
         ClientUpdated => "client.update",
         ClientsListed => "client.list",
         ClientHistoryRead => "client.history",
+        /// A session note was created (a draft), opened, changed, signed,
+        /// given an addendum, listed (target: no id) or its history opened.
+        NoteCreated => "note.create",
+        NoteRead => "note.read",
+        NoteUpdated => "note.update",
+        NoteSigned => "note.sign",
+        NoteAddendumAdded => "note.addendum",
+        NotesListed => "note.list",
+        NoteHistoryRead => "note.history",
     }
 );
 
@@ -126,6 +135,7 @@ vocabulary!(
         AccessToken => "access_token",
         DataKey => "data_key",
         Client => "client",
+        SessionNote => "session_note",
     }
 );
 

@@ -33,6 +33,7 @@ mod encryption;
 mod errors;
 mod headers;
 mod postgres_tls;
+mod session_notes;
 mod startup;
 
 use std::path::PathBuf;

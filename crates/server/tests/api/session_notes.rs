@@ -1,0 +1,166 @@
+//! Session notes over the JSON API, on SQLite and PostgreSQL: drafts saved
+//! again and again, signing locks, addenda below signed notes, history;
+//! each access audited; another account's ids 404; nothing typed in a raw
+//! dump.
+
+use cbt_testkit::{TestApp, TestDatabase};
+use serde_json::{Value, json};
+
+const CANARY: &str = "Described intrusive images of the Wexcombe crossing";
+const ADDENDUM: &str = "Late entry: client phoned to confirm Thistlemoor referral";
+
+fn api(app: &TestApp, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new().request(method, app.url(path)).bearer_auth(token)
+}
+
+async fn new_client(app: &TestApp, token: &str) -> String {
+    let r = api(app, token, reqwest::Method::POST, "/api/v1/clients")
+        .json(&json!({"full_name": "Note Client"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+}
+
+fn soap(subjective: &str) -> Value {
+    json!({
+        "date": "2026-11-20", "start_time": "14:30", "duration_minutes": 50, "modality": "video",
+        "body": {"format": "soap", "subjective": subjective, "plan": "Thought record daily"}
+    })
+}
+
+async fn note_lifecycle(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let token = app.api_token("notes@example.org").await;
+    let client = new_client(&app, &token).await;
+    let notes = format!("/api/v1/clients/{client}/notes");
+
+    let empty = json!({"date": "2026-11-20", "body": {"format": "soap"}});
+    let r = api(&app, &token, reqwest::Method::POST, &notes).json(&empty).send().await.unwrap();
+    assert_eq!(r.status(), 201, "an empty draft saves");
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let note = format!("/api/v1/notes/{id}");
+    let sign = format!("{note}/sign");
+
+    // Signing an empty note is refused, naming why.
+    let r = api(&app, &token, reqwest::Method::POST, &sign).json(&json!({"version": 1})).send().await.unwrap();
+    assert_eq!(r.status(), 422);
+    // Autosave: each save is a version.
+    for (version, text) in [(1, "Described intrusive"), (2, CANARY)] {
+        let r = api(&app, &token, reqwest::Method::PUT, &note)
+            .json(&json!({"version": version, "note": soap(text)}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = api(&app, &token, reqwest::Method::PUT, &note)
+        .json(&json!({"version": 2, "note": soap("from a stale tab")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409, "a stale draft does not overwrite");
+    let r = api(&app, &token, reqwest::Method::POST, &format!("{note}/addenda"))
+        .json(&json!({"text": ADDENDUM}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422, "no addenda to drafts");
+
+    let r = api(&app, &token, reqwest::Method::POST, &sign).json(&json!({"version": 3})).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = api(&app, &token, reqwest::Method::PUT, &note)
+        .json(&json!({"version": 4, "note": soap("changed after signing")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("signed and locked"));
+    let r = api(&app, &token, reqwest::Method::POST, &format!("{note}/addenda"))
+        .json(&json!({"text": ADDENDUM}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let body: Value = api(&app, &token, reqwest::Method::GET, &note).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["signed"], true);
+    assert_eq!(body["note"]["body"]["subjective"], CANARY);
+    assert_eq!(body["note"]["body"]["format"], "soap");
+    assert_eq!(body["addenda"][0]["text"], ADDENDUM);
+    let list: Value = api(&app, &token, reqwest::Method::GET, &notes).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    let history: Value =
+        api(&app, &token, reqwest::Method::GET, &format!("{note}/history")).send().await.unwrap().json().await.unwrap();
+    let texts: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["note"]["body"]["subjective"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, vec!["", "Described intrusive", CANARY, CANARY], "every save and the signature");
+
+    let events = app.app.store().audit_entries_after(0, 10_000).await.unwrap();
+    let count = |action: &str| events.iter().filter(|e| e.fields.action == action).count();
+    assert_eq!(
+        [count("note.create"), count("note.update"), count("note.sign"), count("note.addendum"), count("note.read")],
+        [1, 2, 1, 1, 1]
+    );
+    assert!(events.iter().all(|e| !format!("{e:?}").contains("Wexcombe")), "no PHI in the audit log");
+
+    let dump = app.db.raw_dump();
+    for typed in [CANARY, ADDENDUM, "Thought record daily"] {
+        let hex: String = typed.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(
+            !dump.windows(typed.len()).any(|w| w == typed.as_bytes())
+                && !dump.windows(hex.len()).any(|w| w == hex.as_bytes()),
+            "{typed:?} is in a raw dump"
+        );
+    }
+    app.stop().await;
+}
+
+/// Checklist 25 for notes: another therapist answers 404 on every note
+/// route, and cannot write a note on a client that is not theirs.
+async fn foreign_notes_are_not_found(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let owner = app.api_token("note-owner@example.org").await;
+    let other = app.api_token("note-other@example.org").await;
+    let client = new_client(&app, &owner).await;
+    let r = api(&app, &owner, reqwest::Method::POST, &format!("/api/v1/clients/{client}/notes"))
+        .json(&soap("Owned"))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let cases = [
+        (reqwest::Method::GET, format!("/api/v1/clients/{client}/notes"), json!(null)),
+        (reqwest::Method::POST, format!("/api/v1/clients/{client}/notes"), soap("Planted")),
+        (reqwest::Method::GET, format!("/api/v1/notes/{id}"), json!(null)),
+        (reqwest::Method::PUT, format!("/api/v1/notes/{id}"), json!({"version": 1, "note": soap("Taken")})),
+        (reqwest::Method::POST, format!("/api/v1/notes/{id}/sign"), json!({"version": 1})),
+        (reqwest::Method::POST, format!("/api/v1/notes/{id}/addenda"), json!({"text": "Planted"})),
+        (reqwest::Method::GET, format!("/api/v1/notes/{id}/history"), json!(null)),
+    ];
+    for (method, path, body) in cases {
+        let r = api(&app, &other, method.clone(), &path).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+    let body: Value = api(&app, &owner, reqwest::Method::GET, &format!("/api/v1/notes/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((body["version"].clone(), body["signed"].clone()), (json!(1), json!(false)), "untouched");
+    app.stop().await;
+}
+
+on_both_backends! {
+    checklist_32_session_note_drafts_sign_and_addenda => note_lifecycle;
+    checklist_25_foreign_note_ids_answer_404 => foreign_notes_are_not_found;
+}
