@@ -7,10 +7,8 @@ use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestCo
 use cbt_domain::client::{ClientDetails, ClientStatus};
 use cbt_domain::ids::ClientId;
 use cbt_domain::{AccountId, Phi};
-use cbt_encryption::SealedFor;
 use cbt_ports::{StoredClient, StoredClientVersion};
 use time::OffsetDateTime;
-use zeroize::Zeroizing;
 
 use crate::{App, AppError};
 
@@ -54,15 +52,8 @@ pub struct ClientQuery {
     pub sort: ClientSort,
 }
 
-/// Where a version of a client's details is sealed: bound to the account,
-/// the client and the version number.
-fn sealed_for(account: AccountId, id: ClientId, field: &str) -> SealedFor<'_> {
-    SealedFor { account: account.as_uuid(), kind: "client", field, record: id.as_uuid() }
-}
-
-fn version_field(version: i64) -> String {
-    format!("details.v{version}")
-}
+/// The record kind a client's details are sealed as.
+const KIND: &str = "client";
 
 fn matches(details: &ClientDetails, needle: &str) -> bool {
     let found = |text: &str| text.to_lowercase().contains(needle);
@@ -95,8 +86,7 @@ impl App {
         version: i64,
         details: &ClientDetails,
     ) -> Result<Vec<u8>, AppError> {
-        let json = Zeroizing::new(serde_json::to_vec(details).map_err(|e| AppError::Internal(e.to_string()))?);
-        self.seal_field(&sealed_for(account, id, &version_field(version)), &json).await
+        self.seal_document(account, KIND, id.as_uuid(), version, details).await
     }
 
     async fn open_details(
@@ -106,10 +96,7 @@ impl App {
         version: i64,
         sealed: &[u8],
     ) -> Result<Phi<ClientDetails>, AppError> {
-        let json = self.open_field(&sealed_for(account, id, &version_field(version)), sealed).await?;
-        let details =
-            serde_json::from_slice(&json).map_err(|_| AppError::Internal("a stored client is unreadable".into()))?;
-        Ok(Phi::new(details))
+        self.open_document(account, KIND, id.as_uuid(), version, sealed).await
     }
 
     async fn open_client(&self, stored: StoredClient) -> Result<Client, AppError> {

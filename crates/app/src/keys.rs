@@ -122,6 +122,39 @@ impl App {
         Ok(cbt_encryption::field::open(&key, place, sealed)?)
     }
 
+    /// Seals a clinical document (a client's details, a note, …) as the
+    /// version `version` of record `record` of kind `kind`: bound to all
+    /// four, so a version cannot stand in for another.
+    pub(crate) async fn seal_document<T: serde::Serialize>(
+        &self,
+        account: AccountId,
+        kind: &str,
+        record: Uuid,
+        version: i64,
+        document: &T,
+    ) -> Result<Vec<u8>, AppError> {
+        let json = Zeroizing::new(serde_json::to_vec(document).map_err(|e| AppError::Internal(e.to_string()))?);
+        let field = format!("document.v{version}");
+        self.seal_field(&SealedFor { account: account.as_uuid(), kind, field: &field, record }, &json).await
+    }
+
+    /// Opens what [`App::seal_document`] sealed.
+    pub(crate) async fn open_document<T: serde::de::DeserializeOwned + zeroize::Zeroize>(
+        &self,
+        account: AccountId,
+        kind: &str,
+        record: Uuid,
+        version: i64,
+        sealed: &[u8],
+    ) -> Result<cbt_domain::Phi<T>, AppError> {
+        let field = format!("document.v{version}");
+        let json =
+            self.open_field(&SealedFor { account: account.as_uuid(), kind, field: &field, record }, sealed).await?;
+        let document =
+            serde_json::from_slice(&json).map_err(|_| AppError::Internal(format!("a stored {kind} is unreadable")))?;
+        Ok(cbt_domain::Phi::new(document))
+    }
+
     /// The account's blind-index tag of a PHI value, for exact lookups
     /// without storing the value: equal values give equal tags within the
     /// account only. `value` is normalised by the caller (trimmed,

@@ -52,10 +52,6 @@ fn place(account: AccountId, id: RecordId, field: &str) -> SealedFor<'_> {
     SealedFor { account: account.as_uuid(), kind: KIND, field, record: id.as_uuid() }
 }
 
-fn version_field(version: i64) -> String {
-    format!("content.v{version}")
-}
-
 impl App {
     async fn seal_note(
         &self,
@@ -64,8 +60,7 @@ impl App {
         version: i64,
         note: &SessionNote,
     ) -> Result<Vec<u8>, AppError> {
-        let json = Zeroizing::new(serde_json::to_vec(note).map_err(|e| AppError::Internal(e.to_string()))?);
-        self.seal_field(&place(me, id, &version_field(version)), &json).await
+        self.seal_document(me, KIND, id.as_uuid(), version, note).await
     }
 
     async fn open_note(
@@ -75,10 +70,7 @@ impl App {
         version: i64,
         sealed: &[u8],
     ) -> Result<Phi<SessionNote>, AppError> {
-        let json = self.open_field(&place(me, id, &version_field(version)), sealed).await?;
-        let note =
-            serde_json::from_slice(&json).map_err(|_| AppError::Internal("a stored note is unreadable".into()))?;
-        Ok(Phi::new(note))
+        self.open_document(me, KIND, id.as_uuid(), version, sealed).await
     }
 
     async fn note_record(&self, me: AccountId, id: RecordId) -> Result<StoredRecord, AppError> {
