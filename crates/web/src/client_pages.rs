@@ -322,6 +322,7 @@ struct ClientPage {
     updated: String,
     version: i64,
     notice: Option<&'static str>,
+    notes: Vec<crate::note_pages::NoteRow>,
 }
 
 #[derive(Deserialize, Default)]
@@ -340,6 +341,7 @@ pub async fn show(
     Query(params): Query<NoticeParams>,
 ) -> Result<Response, WebError> {
     let client = state.app.client(&current.account, client_id(&id)?, &ctx).await?;
+    let notes = state.app.notes_of(&current.account, client.id, &ctx).await?;
     let d = client.details.expose();
     let notice = match params.notice.as_str() {
         "created" => Some("Client added."),
@@ -358,6 +360,7 @@ pub async fn show(
         updated: when(client.updated_at),
         version: client.version,
         notice,
+        notes: notes.iter().map(crate::note_pages::NoteRow::from).collect(),
     };
     Ok(html(StatusCode::OK, page))
 }

@@ -24,6 +24,7 @@ mod google_pages;
 mod health;
 mod mfa_pages;
 mod note_api;
+mod note_pages;
 mod pages;
 mod refusal_delay;
 mod request_id;
@@ -134,6 +135,12 @@ pub fn router(
         .route("/clients/{id}", get(client_pages::show).post(client_pages::update))
         .route("/clients/{id}/edit", get(client_pages::edit_form))
         .route("/clients/{id}/history", get(client_pages::history))
+        .route("/clients/{id}/notes", post(note_pages::create))
+        .route("/clients/{id}/notes/new", get(note_pages::new_form))
+        .route("/notes/{id}", get(note_pages::show).post(note_pages::save))
+        .route("/notes/{id}/edit", get(note_pages::edit_form))
+        .route("/notes/{id}/sign", post(note_pages::sign))
+        .route("/notes/{id}/addenda", post(note_pages::add_addendum))
         .route("/account", get(account_pages::account))
         .route("/account/profile", post(account_pages::update_profile))
         .route("/account/email", post(account_pages::change_email))

@@ -145,6 +145,31 @@ async fn sign_up_verify_and_sign_in(c: &fantoccini::Client, app: &TestApp, email
     expect_heading(c, "Welcome, Dr Ann Lee").await;
 }
 
+/// Waits until the element at `css` shows `text` (the next page may take
+/// a moment to replace this one).
+async fn wait_for_text(c: &fantoccini::Client, css: &str, text: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(shown) = e.text().await
+        {
+            if shown.contains(text) {
+                return;
+            }
+            last = shown;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{css} shows {last:?}, not {text:?}");
+}
+
+/// The client id in the "Back to the client" link of a note form.
+async fn client_id(c: &fantoccini::Client) -> String {
+    let href = c.find(Locator::Css(".breadcrumb a")).await.unwrap().attr("href").await.unwrap().unwrap_or_default();
+    href.trim_start_matches("/clients/").to_owned()
+}
+
 /// Clients in a real browser: add one (a mistake first, corrected in the
 /// form that kept the input), find it in the caseload, change it, read the
 /// history; no console error or CSP violation on the way.
@@ -197,6 +222,23 @@ async fn add_find_change_a_client_and_read_its_history() {
     assert!(history.contains("Preferred name") && history.contains("Mo"), "{history}");
     shot("client-history.png").await;
 
+    // A SOAP note: draft, sign, addendum.
+    c.find(Locator::LinkText("Mo")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Mo").await;
+    c.find(Locator::LinkText("New session note")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "New session note").await;
+    fill(c, "subjective", "Slept better; still avoiding the team meeting").await;
+    fill(c, "plan", "Behavioural experiment: attend Monday's meeting").await;
+    press(c, &format!("/clients/{}/notes", client_id(c).await)).await;
+    expect_heading(c, "Session note draft").await;
+    shot("note-draft.png").await;
+    c.find(Locator::Css("form.sign-form button")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "main .notice", "Signed").await;
+    fill(c, "text", "Client emailed: the meeting went ahead").await;
+    c.find(Locator::Css("form[action$='/addenda'] button")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "ol.addenda", "the meeting went ahead").await;
+    shot("note-signed.png").await;
+
     // The corrected form's first answer was a 422: expected, not an error.
     let errors: Vec<String> =
         browser.console_errors().await.into_iter().filter(|e| !e.contains("422 (Unprocessable Entity)")).collect();
@@ -232,7 +274,11 @@ async fn sign_up_verify_enrol_totp_and_revoke_from_another_browser() {
     assert_eq!(codes.len(), 10);
 
     press(c, "/logout").await;
-    assert_eq!(c.current_url().await.unwrap().path(), "/");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.current_url().await.unwrap().path() != "/" {
+        assert!(std::time::Instant::now() < deadline, "signing out leads home");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     sign_in_with_code(c, &app, email, &secret).await;
 
     // A second browser signs in and ends the first one's session.

@@ -160,6 +160,44 @@ async fn foreign_notes_are_not_found(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// Checklist 25 on the note pages: another therapist's note answers 404
+/// on every page and form.
+#[tokio::test]
+async fn foreign_note_pages_answer_404() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let owner = app.api_token("page-note-owner@example.org").await;
+    let client = new_client(&app, &owner).await;
+    let r = api(&app, &owner, reqwest::Method::POST, &format!("/api/v1/clients/{client}/notes"))
+        .json(&soap("Owned"))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let stranger = app.verified_account("page-note-stranger@example.org").await;
+    for path in [format!("/notes/{id}"), format!("/notes/{id}/edit"), format!("/clients/{client}/notes/new")] {
+        assert_eq!(stranger.get(app.url(&path)).send().await.unwrap().status(), 404, "{path}");
+    }
+    let form = [("version", "1"), ("date", "2026-11-20"), ("format", "free"), ("text", "Taken"), ("subjective", "")];
+    for action in [
+        format!("/notes/{id}"),
+        format!("/notes/{id}/sign"),
+        format!("/notes/{id}/addenda"),
+        format!("/clients/{client}/notes"),
+    ] {
+        let r = app.submit(&stranger, "/clients", &action, &form).await;
+        assert_eq!(r.status(), 404, "POST {action}");
+    }
+    let body: Value = api(&app, &owner, reqwest::Method::GET, &format!("/api/v1/notes/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["version"], 1, "untouched");
+    app.stop().await;
+}
+
 on_both_backends! {
     checklist_32_session_note_drafts_sign_and_addenda => note_lifecycle;
     checklist_25_foreign_note_ids_answer_404 => foreign_notes_are_not_found;
