@@ -308,6 +308,11 @@ pub async fn edit_form(
     Ok(form_page(&visitor, &csrf, (client, Some(id)), form, StatusCode::OK, FieldErrors::default(), notice))
 }
 
+/// Marks a save sent by the page's autosave (app.js): answered 204 with the
+/// new version in `X-Version` instead of a redirect.
+const AUTOSAVE: &str = "x-autosave";
+
+#[allow(clippy::too_many_arguments, reason = "one extractor each, as axum hands them over")]
 pub async fn save(
     State(state): State<WebState>,
     SignedIn(current): SignedIn,
@@ -315,6 +320,7 @@ pub async fn save(
     csrf: axum::Extension<CsrfToken>,
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<NoteForm>,
 ) -> Response {
     let id: RecordId = match parse(&id) {
@@ -325,6 +331,13 @@ pub async fn save(
         Ok(note) => state.app.update_note(&current.account, id, form.version, note, &ctx).await,
         Err(errors) => Err(AppError::Invalid(errors)),
     };
+    if headers.contains_key(AUTOSAVE) {
+        return match result {
+            Ok(version) => (StatusCode::NO_CONTENT, [("x-version", version.to_string())]).into_response(),
+            Err(AppError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+            Err(e) => WebError::from(e).into_response(),
+        };
+    }
     let client =
         || async { state.app.note(&current.account, id, &ctx).await.map(|n| n.client.to_string()).unwrap_or_default() };
     match result {

@@ -232,11 +232,21 @@ async fn add_find_change_a_client_and_read_its_history() {
     press(c, &format!("/clients/{}/notes", client_id(c).await)).await;
     expect_heading(c, "Session note draft").await;
     shot("note-draft.png").await;
+    // Autosave: typing is saved without pressing anything, and survives a
+    // reload; signing then signs the autosaved version.
+    fill(c, "objective", "Calm, good eye contact").await;
+    wait_for_text(c, "#autosave-status", "Draft saved at").await;
+    c.refresh().await.unwrap();
+    expect_heading(c, "Session note draft").await;
+    let kept = c.find(Locator::Id("objective")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Calm, good eye contact"), "autosaved");
     c.find(Locator::Css("form.sign-form button")).await.unwrap().click().await.unwrap();
     wait_for_text(c, "main .notice", "Signed").await;
     fill(c, "text", "Client emailed: the meeting went ahead").await;
     c.find(Locator::Css("form[action$='/addenda'] button")).await.unwrap().click().await.unwrap();
     wait_for_text(c, "ol.addenda", "the meeting went ahead").await;
+    let signed_note = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
+    assert!(signed_note.contains("Calm, good eye contact"), "the autosaved text was signed");
     shot("note-signed.png").await;
 
     // The corrected form's first answer was a 422: expected, not an error.

@@ -160,6 +160,42 @@ async fn foreign_notes_are_not_found(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// Autosave posts the draft form with `X-Autosave`: 204 and the new
+/// version, no redirect; a stale version is 409 and writes nothing.
+#[tokio::test]
+async fn autosave_answers_with_the_new_version() {
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let c = app.verified_account("autosave@example.org").await;
+    let r = app.submit(&c, "/clients/new", "/clients", &[("full_name", "Autosave Client")]).await;
+    let client =
+        r.headers()["location"].to_str().unwrap().trim_start_matches("/clients/").split('?').next().unwrap().to_owned();
+    let fields = [("format", "free"), ("date", "2026-11-20"), ("text", "first words"), ("version", "0")];
+    let r = app.submit(&c, &format!("/clients/{client}/notes/new"), &format!("/clients/{client}/notes"), &fields).await;
+    assert_eq!(r.status(), 303);
+    let edit = r.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_owned();
+    let note = edit.trim_end_matches("/edit").to_owned();
+    let html = c.get(app.url(&edit)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("data-autosave") && html.contains("id=\"autosave-status\""));
+    let token = cbt_testkit::accounts::csrf_token(&html);
+    let post = |text: &'static str, version: &'static str| {
+        let form = [
+            ("format", "free"),
+            ("date", "2026-11-20"),
+            ("text", text),
+            ("version", version),
+            ("csrf_token", token.as_str()),
+        ];
+        c.post(app.url(&note)).header("x-autosave", "1").form(&form).send()
+    };
+    let r = post("first words and more", "1").await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["x-version"], "2");
+    assert_eq!(post("from an old tab", "1").await.unwrap().status(), 409);
+    let page = c.get(app.url(&note)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("first words and more") && !page.contains("from an old tab"));
+    app.stop().await;
+}
+
 /// Checklist 25 on the note pages: another therapist's note answers 404
 /// on every page and form.
 #[tokio::test]
