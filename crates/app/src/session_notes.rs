@@ -7,7 +7,7 @@
 use cbt_domain::account::Account;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::ids::{AddendumId, ClientId, RecordId};
-use cbt_domain::session_note::{SessionNote, validated_addendum};
+use cbt_domain::session_note::{PsychotherapyNote, SessionNote, validated_addendum};
 use cbt_domain::{AccountId, Phi};
 use cbt_encryption::SealedFor;
 use cbt_ports::{StoredAddendum, StoredRecord, StoredRecordVersion};
@@ -17,6 +17,8 @@ use zeroize::Zeroizing;
 use crate::{App, AppError};
 
 const KIND: &str = "session_note";
+/// Psychotherapy notes: a kind of their own, never read with the note.
+const PRIVATE_KIND: &str = "psychotherapy_note";
 
 /// A note as the therapist reads it.
 #[derive(Debug)]
@@ -306,5 +308,98 @@ impl App {
         }
         self.audit_note(me, AuditAction::NoteHistoryRead, Some(id), ctx).await?;
         Ok(out)
+    }
+
+    /// The psychotherapy note of one of the therapist's session notes (empty
+    /// when none was written), with its version for saving.
+    pub async fn psychotherapy_note(
+        &self,
+        account: &Account,
+        note: RecordId,
+        ctx: &RequestContext,
+    ) -> Result<(Phi<PsychotherapyNote>, i64), AppError> {
+        let me = Self::clinician(account)?;
+        let session = self.note_record(me, note).await?;
+        let found = self.find_psychotherapy_note(me, &session).await?;
+        self.audit_note(me, AuditAction::PsychotherapyNoteRead, Some(note), ctx).await?;
+        Ok(match found {
+            Some((_, content, version)) => (content, version),
+            None => (Phi::new(PsychotherapyNote { session_note: note, text: String::new() }), 0),
+        })
+    }
+
+    /// Saves the psychotherapy note of a session note as its next version
+    /// (`version` 0: the first). It stays editable after the session note
+    /// is signed: it is not part of the record.
+    pub async fn save_psychotherapy_note(
+        &self,
+        account: &Account,
+        note: RecordId,
+        version: i64,
+        text: String,
+        ctx: &RequestContext,
+    ) -> Result<i64, AppError> {
+        let me = Self::clinician(account)?;
+        let content = PsychotherapyNote { session_note: note, text }.validated().map_err(AppError::Invalid)?;
+        let session = self.note_record(me, note).await?;
+        let now = cbt_domain::time::to_storage_precision(self.clock.now());
+        let found = self.find_psychotherapy_note(me, &session).await?;
+        let target = AuditTarget::new(TargetKind::SessionNote, note.as_uuid());
+        let event =
+            self.event(Actor::Account(me), AuditAction::PsychotherapyNoteSaved, target, AuditOutcome::Success, ctx);
+        match found {
+            None if version == 0 => {
+                let id = RecordId::new();
+                let sealed = self.seal_document(me, PRIVATE_KIND, id.as_uuid(), 1, &content).await?;
+                let record = StoredRecord {
+                    id,
+                    account: me,
+                    client: session.client,
+                    kind: PRIVATE_KIND.into(),
+                    version: 1,
+                    sealed: sealed.clone(),
+                    signed_at: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let first = StoredRecordVersion { record: id, version: 1, sealed, changed_by: me, changed_at: now };
+                let mut tx = self.store.begin().await?;
+                tx.insert_record(&record, &first).await?;
+                self.audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(1)
+            }
+            Some((record, _, current)) if current == version => {
+                let next = version + 1;
+                let sealed = self.seal_document(me, PRIVATE_KIND, record.id.as_uuid(), next, &content).await?;
+                let changed = StoredRecord { version: next, sealed: sealed.clone(), updated_at: now, ..record };
+                let row =
+                    StoredRecordVersion { record: changed.id, version: next, sealed, changed_by: me, changed_at: now };
+                let mut tx = self.store.begin().await?;
+                if !tx.update_record(&changed, &row).await? {
+                    return Err(AppError::Conflict);
+                }
+                self.audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(next)
+            }
+            _ => Err(AppError::Conflict),
+        }
+    }
+
+    async fn find_psychotherapy_note(
+        &self,
+        me: AccountId,
+        session: &StoredRecord,
+    ) -> Result<Option<(StoredRecord, Phi<PsychotherapyNote>, i64)>, AppError> {
+        for record in self.store.records_of(me, session.client, PRIVATE_KIND).await? {
+            let content: Phi<PsychotherapyNote> =
+                self.open_document(me, PRIVATE_KIND, record.id.as_uuid(), record.version, &record.sealed).await?;
+            if content.expose().session_note == session.id {
+                let version = record.version;
+                return Ok(Some((record, content, version)));
+            }
+        }
+        Ok(None)
     }
 }

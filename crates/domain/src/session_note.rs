@@ -210,6 +210,37 @@ pub fn validated_addendum(text: &str) -> Result<String, FieldErrors> {
     errors.into_result().map(|()| text.to_owned())
 }
 
+/// The therapist's psychotherapy notes about a session: kept apart from
+/// the progress note (HIPAA's "psychotherapy notes"), never part of the
+/// note's body, so exports and AI drafting, which read only the note,
+/// cannot include them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PsychotherapyNote {
+    /// The session note it belongs to.
+    pub session_note: crate::ids::RecordId,
+    #[serde(default)]
+    pub text: String,
+}
+
+impl zeroize::Zeroize for PsychotherapyNote {
+    fn zeroize(&mut self) {
+        self.text.zeroize();
+    }
+}
+
+impl PsychotherapyNote {
+    pub fn validated(mut self) -> Result<Self, FieldErrors> {
+        self.text = self.text.trim().to_owned();
+        if self.text.chars().count() > SECTION_MAX {
+            let mut errors = FieldErrors::default();
+            errors.push(FieldError::new("text", format!("Keep it under {SECTION_MAX} characters.")));
+            return Err(errors);
+        }
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::date;

@@ -187,3 +187,42 @@ pub async fn history(
     let versions = state.app.note_history(&account, note_id(&id)?, &ctx).await?;
     Ok(Json(Page::of(versions.into_iter().map(NoteVersionBody::from).collect())))
 }
+
+#[derive(Serialize)]
+pub struct PrivateBody {
+    session_note: String,
+    /// 0 when nothing was written yet.
+    version: i64,
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SavePrivate {
+    version: i64,
+    text: String,
+}
+
+/// The session note's psychotherapy note: kept apart, not in the note.
+pub async fn private_note(
+    State(state): State<WebState>,
+    ApiCaller(account): ApiCaller,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<PrivateBody>, WebError> {
+    let id = note_id(&id)?;
+    let (content, version) = state.app.psychotherapy_note(&account, id, &ctx).await?;
+    Ok(Json(PrivateBody { session_note: id.to_string(), version, text: content.expose().text.clone() }))
+}
+
+pub async fn save_private_note(
+    State(state): State<WebState>,
+    ApiCaller(account): ApiCaller,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Json(body): Json<SavePrivate>,
+) -> Result<Json<Saved>, WebError> {
+    let id = note_id(&id)?;
+    let version = state.app.save_psychotherapy_note(&account, id, body.version, body.text, &ctx).await?;
+    Ok(Json(Saved { id: id.to_string(), version }))
+}

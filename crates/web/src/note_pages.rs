@@ -512,3 +512,79 @@ impl From<&Note> for NoteRow {
         }
     }
 }
+
+#[derive(Template)]
+#[template(path = "private_note.html")]
+struct PrivatePage {
+    layout: Layout,
+    id: String,
+    version: i64,
+    text: String,
+    errors: Errors,
+    notice: Option<&'static str>,
+}
+
+/// The psychotherapy note of a session, on a page of its own: it is not
+/// shown with the progress note.
+pub async fn private_form(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Query(params): Query<NewParams>,
+) -> Result<Response, WebError> {
+    let id: RecordId = parse(&id)?;
+    let (content, version) = state.app.psychotherapy_note(&current.account, id, &ctx).await?;
+    let page = PrivatePage {
+        layout: Layout::for_visitor("clients", &visitor, &csrf),
+        id: id.to_string(),
+        version,
+        text: content.expose().text.clone(),
+        errors: FieldErrors::default().into(),
+        notice: (params.notice == "saved").then_some("Saved."),
+    };
+    Ok(html(StatusCode::OK, page))
+}
+
+#[derive(Deserialize)]
+pub struct PrivateForm {
+    #[serde(default)]
+    version: i64,
+    #[serde(default)]
+    text: String,
+}
+
+pub async fn save_private(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Form(form): Form<PrivateForm>,
+) -> Result<Response, WebError> {
+    let id: RecordId = parse(&id)?;
+    let errors =
+        match state.app.save_psychotherapy_note(&current.account, id, form.version, form.text.clone(), &ctx).await {
+            Ok(_) => return Ok(Redirect::to(&format!("/notes/{id}/private?notice=saved")).into_response()),
+            Err(AppError::Invalid(errors)) => errors,
+            Err(AppError::Conflict) => {
+                let mut errors = FieldErrors::default();
+                errors
+                    .push(FieldError::new("text", "Saved elsewhere since you opened it: copy your text, then reload."));
+                errors
+            }
+            Err(e) => return Err(e.into()),
+        };
+    let page = PrivatePage {
+        layout: Layout::for_visitor("clients", &visitor, &csrf),
+        id: id.to_string(),
+        version: form.version,
+        text: form.text,
+        errors: errors.into(),
+        notice: None,
+    };
+    Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+}

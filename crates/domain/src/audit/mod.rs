@@ -113,6 +113,10 @@ vocabulary!(
         NoteAddendumAdded => "note.addendum",
         NotesListed => "note.list",
         NoteHistoryRead => "note.history",
+        /// The private psychotherapy note of a session was opened or saved
+        /// (target: the session note).
+        PsychotherapyNoteRead => "note.private_read",
+        PsychotherapyNoteSaved => "note.private_save",
     }
 );
 

@@ -210,7 +210,12 @@ async fn foreign_note_pages_answer_404() {
         .unwrap();
     let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     let stranger = app.verified_account("page-note-stranger@example.org").await;
-    for path in [format!("/notes/{id}"), format!("/notes/{id}/edit"), format!("/clients/{client}/notes/new")] {
+    for path in [
+        format!("/notes/{id}"),
+        format!("/notes/{id}/edit"),
+        format!("/notes/{id}/private"),
+        format!("/clients/{client}/notes/new"),
+    ] {
         assert_eq!(stranger.get(app.url(&path)).send().await.unwrap().status(), 404, "{path}");
     }
     let form = [("version", "1"), ("date", "2026-11-20"), ("format", "free"), ("text", "Taken"), ("subjective", "")];
@@ -218,6 +223,7 @@ async fn foreign_note_pages_answer_404() {
         format!("/notes/{id}"),
         format!("/notes/{id}/sign"),
         format!("/notes/{id}/addenda"),
+        format!("/notes/{id}/private"),
         format!("/clients/{client}/notes"),
     ] {
         let r = app.submit(&stranger, "/clients", &action, &form).await;
@@ -234,7 +240,72 @@ async fn foreign_note_pages_answer_404() {
     app.stop().await;
 }
 
+/// Psychotherapy notes are kept apart: never in the session note, its
+/// history or its list; editable after signing; versioned; audited;
+/// sealed; another therapist's 404.
+async fn psychotherapy_notes_are_kept_apart(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let token = app.api_token("private@example.org").await;
+    let client = new_client(&app, &token).await;
+    let r = api(&app, &token, reqwest::Method::POST, &format!("/api/v1/clients/{client}/notes"))
+        .json(&soap("Progress note text"))
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let private = format!("/api/v1/notes/{id}/private");
+    const SECRET: &str = "Countertransference: reminded of my Ostrelby supervisor";
+
+    let empty: Value = api(&app, &token, reqwest::Method::GET, &private).send().await.unwrap().json().await.unwrap();
+    assert_eq!((empty["version"].clone(), empty["text"].clone()), (json!(0), json!("")));
+    let put = |version: i64, text: &'static str| {
+        api(&app, &token, reqwest::Method::PUT, &private).json(&json!({"version": version, "text": text})).send()
+    };
+    assert_eq!(put(0, SECRET).await.unwrap().status(), 200);
+    assert_eq!(put(0, "a second first").await.unwrap().status(), 409, "only one first version");
+    let r = api(&app, &token, reqwest::Method::POST, &format!("/api/v1/notes/{id}/sign"))
+        .json(&json!({"version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = put(1, SECRET).await.unwrap();
+    assert_eq!(r.status(), 200, "editable after the note is signed");
+    assert_eq!(r.json::<Value>().await.unwrap()["version"], 2);
+
+    for path in [
+        format!("/api/v1/notes/{id}"),
+        format!("/api/v1/notes/{id}/history"),
+        format!("/api/v1/clients/{client}/notes"),
+    ] {
+        let body = api(&app, &token, reqwest::Method::GET, &path).send().await.unwrap().text().await.unwrap();
+        assert!(!body.contains("Ostrelby"), "{path} shows the psychotherapy note");
+    }
+    let got: Value = api(&app, &token, reqwest::Method::GET, &private).send().await.unwrap().json().await.unwrap();
+    assert_eq!(got["text"], SECRET);
+
+    let other = app.api_token("private-other@example.org").await;
+    assert_eq!(api(&app, &other, reqwest::Method::GET, &private).send().await.unwrap().status(), 404);
+    let r = api(&app, &other, reqwest::Method::PUT, &private)
+        .json(&json!({"version": 2, "text": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let events = app.app.store().audit_entries_after(0, 10_000).await.unwrap();
+    let saves = events.iter().filter(|e| e.fields.action == "note.private_save").count();
+    assert_eq!(saves, 2);
+    let dump = app.db.raw_dump();
+    let hex: String = "Ostrelby".bytes().map(|b| format!("{b:02x}")).collect();
+    assert!(!dump.windows(8).any(|w| w == b"Ostrelby"), "sealed at rest");
+    assert!(!dump.windows(hex.len()).any(|w| w == hex.as_bytes()), "sealed at rest (bytea)");
+    app.stop().await;
+}
+
 on_both_backends! {
+    psychotherapy_notes_are_kept_apart_from_the_progress_note => psychotherapy_notes_are_kept_apart;
     checklist_32_session_note_drafts_sign_and_addenda => note_lifecycle;
     checklist_25_foreign_note_ids_answer_404 => foreign_notes_are_not_found;
 }
