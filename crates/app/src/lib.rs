@@ -8,6 +8,7 @@
 pub mod accounts;
 mod audit_log;
 pub mod clients;
+pub mod demo;
 mod error;
 pub mod files;
 pub mod keys;

@@ -39,10 +39,29 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Demo data (refused in production).
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
     /// Encryption key commands.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Create a clearly fictional demo account with a caseload of clients
+    /// and signed session notes; prints its email and a generated password.
+    Seed {
+        /// Clients to create.
+        #[arg(long, default_value_t = 12)]
+        clients: usize,
+        /// Signed session notes per client (weekly, most recent last week).
+        #[arg(long, default_value_t = 6)]
+        notes: usize,
     },
 }
 
@@ -110,6 +129,9 @@ fn main() -> ExitCode {
             Some(Command::Migrate) => migrate(&settings, &secrets).await,
             Some(Command::Audit { command: AuditCommand::Verify }) => audit_verify(&settings, &secrets).await,
             Some(Command::Keys { command }) => keys(&settings, &secrets, command).await,
+            Some(Command::Demo { command: DemoCommand::Seed { clients, notes } }) => {
+                demo_seed(&settings, &secrets, clients, notes).await
+            }
             Some(Command::Config { .. }) => Ok(ExitCode::SUCCESS),
         }
     });
@@ -202,6 +224,33 @@ async fn keys(settings: &Settings, secrets: &secrets::Secrets, command: KeysComm
     store.close().await;
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn demo_seed(
+    settings: &Settings,
+    secrets: &secrets::Secrets,
+    clients: usize,
+    notes: usize,
+) -> anyhow::Result<ExitCode> {
+    if settings.is_production() {
+        return Ok(fail(&["demo data is refused in production (CBT_ENV=production)".into()]));
+    }
+    let store = connect_store(settings).await?;
+    store.migrate().await?;
+    let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets).await?;
+    let result = app.seed_demo(clients, notes).await;
+    store.close().await;
+    match result {
+        Ok(report) => {
+            println!("demo account created (fictional): {} clients, {} signed notes", report.clients, report.notes);
+            println!("sign in as {} with the password {}", report.email, report.password);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(cbt_app::AppError::Invalid(errors)) => {
+            Ok(fail(&errors.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>()))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn print_key_counts(current: &str, counts: &[(String, u64)]) {

@@ -276,3 +276,35 @@ fn keys_commands_rotate_report_and_destroy() {
     assert!(destroy.status.success(), "{}", stderr(&destroy));
     assert!(!keys.join("kek-v1.key").exists());
 }
+
+/// `demo seed` makes a fictional caseload (sealed like any other), only
+/// once, and never in production.
+#[tokio::test]
+async fn demo_seed_makes_a_fictional_caseload_once_and_never_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["demo", "seed", "--clients", "3", "--notes", "2"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 clients, 6 signed notes") && text.contains("demo@demo.cbt-assistant.invalid"), "{text}");
+    let again = run(dir.path(), &["demo", "seed"], &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("exists already"));
+
+    let db = dir.path().join("data").join("cbt.db");
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM clients").fetch_one(&mut raw).await.unwrap();
+    let signed: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM records WHERE kind = 'session_note' AND signed_at IS NOT NULL")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!((clients, signed), (3, 6));
+    drop(raw);
+    let bytes = std::fs::read(&db).unwrap();
+    assert!(!bytes.windows(12).any(|w| w == b"Alex Example"), "names are sealed like real ones");
+
+    let prod = tempfile::tempdir().unwrap();
+    let out = run(prod.path(), &["demo", "seed"], &production_env());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("refused in production"), "{}", stderr(&out));
+}
