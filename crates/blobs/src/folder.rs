@@ -1,7 +1,10 @@
 //! Sealed files in a local folder: `<root>/<account>/<blob>`, folders 0700,
-//! files 0600. A file is written to a temporary name, synced, then linked
-//! under its final name only if that name is free, so a stored file is
-//! never replaced and never seen half-written.
+//! files 0600. A file is written to a temporary name as it arrives, synced,
+//! then hard-linked under its final name, which fails if that name exists:
+//! a stored file is never replaced and never seen half-written. The
+//! temporary file goes in every case (error, refusal, or the caller giving
+//! up midway); one left by a crash is a dot-file that `get` never serves
+//! and `delete_account` removes with the folder.
 
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -16,6 +19,8 @@ use crate::checked;
 
 /// Read size when streaming a file out.
 const READ_CHUNK: usize = 64 * 1024;
+/// Temporary files start with this; never a stored file's name (a UUID).
+const INCOMING: &str = ".incoming-";
 
 pub struct FolderBlobStore {
     root: PathBuf,
@@ -31,6 +36,23 @@ fn io(what: &str, e: std::io::Error) -> BlobError {
 fn private_dir(path: &Path) -> Result<(), BlobError> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(path).map_err(|e| io("create folder", e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700)).map_err(|e| io("protect folder", e))
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| BlobError::Failed(format!("file task: {e}")))?
+}
+
+/// A temporary file, removed when dropped: also when the `put` future is
+/// dropped midway (a client that disconnects).
+struct Incoming(PathBuf);
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        // One unlink; not worth a blocking-pool round trip.
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl FolderBlobStore {
@@ -62,6 +84,7 @@ async fn write_all(temp: &Path, mut body: ByteStream) -> Result<u64, BlobError> 
         file.write_all(&chunk).await.map_err(|e| io("write file", e))?;
         size += chunk.len() as u64;
     }
+    file.flush().await.map_err(|e| io("write file", e))?;
     file.sync_all().await.map_err(|e| io("sync file", e))?;
     Ok(size)
 }
@@ -70,35 +93,28 @@ async fn write_all(temp: &Path, mut body: ByteStream) -> Result<u64, BlobError> 
 impl BlobStore for FolderBlobStore {
     async fn put(&self, name: &BlobName, body: ByteStream) -> Result<u64, BlobError> {
         let (dir, path) = self.path_of(name)?;
-        let dir_for_create = dir.clone();
-        tokio::task::spawn_blocking(move || private_dir(&dir_for_create))
-            .await
-            .map_err(|e| BlobError::Failed(e.to_string()))??;
-        let temp = dir.join(format!(".incoming-{}", Uuid::new_v4()));
-        let written = write_all(&temp, body).await;
-        let published = match written {
-            Ok(size) => {
-                let (temp, path) = (temp.clone(), path.clone());
-                tokio::task::spawn_blocking(move || {
-                    // A hard link fails if the name exists: never replaced.
-                    let linked = std::fs::hard_link(&temp, &path);
-                    if let Ok(dir) = std::fs::File::open(path.parent().unwrap_or(Path::new("."))) {
-                        let _ = dir.sync_all();
-                    }
-                    linked
-                })
-                .await
-                .map_err(|e| BlobError::Failed(e.to_string()))?
-                .map(|()| size)
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => BlobError::AlreadyExists,
-                    _ => io("publish file", e),
-                })
-            }
-            Err(e) => Err(e),
-        };
-        let _ = tokio::fs::remove_file(&temp).await;
-        published
+        let dir_to_create = dir.clone();
+        blocking(move || private_dir(&dir_to_create)).await?;
+        // Refuse early rather than after receiving the whole body; the
+        // link below is what guarantees it.
+        if tokio::fs::try_exists(&path).await.map_err(|e| io("check file", e))? {
+            return Err(BlobError::AlreadyExists);
+        }
+        let temp = Incoming(dir.join(format!("{INCOMING}{}", Uuid::new_v4())));
+        let size = write_all(&temp.0, body).await?;
+        blocking(move || {
+            // A hard link fails if the name exists: never replaced, and
+            // published complete or not at all.
+            std::fs::hard_link(&temp.0, &path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => BlobError::AlreadyExists,
+                _ => io("publish file", e),
+            })?;
+            drop(temp);
+            // The new name survives a power cut once its folder is synced.
+            std::fs::File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| io("sync folder", e))?;
+            Ok(size)
+        })
+        .await
     }
 
     async fn get(&self, name: &BlobName) -> Result<ByteStream, BlobError> {
@@ -111,20 +127,22 @@ impl BlobStore for FolderBlobStore {
 
     async fn delete_account(&self, account: Uuid) -> Result<u64, BlobError> {
         let dir = self.root.join(account.to_string());
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(entries) => entries,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
                 Err(e) => return Err(io("read folder", e)),
             };
-            let stored = entries
-                .filter_map(Result::ok)
-                .filter(|e| !e.file_name().to_string_lossy().starts_with(".incoming-"))
-                .count();
+            let mut stored = 0u64;
+            for entry in entries {
+                let entry = entry.map_err(|e| io("read folder", e))?;
+                if !entry.file_name().to_string_lossy().starts_with(INCOMING) {
+                    stored += 1;
+                }
+            }
             std::fs::remove_dir_all(&dir).map_err(|e| io("remove folder", e))?;
-            Ok(stored as u64)
+            Ok(stored)
         })
         .await
-        .map_err(|e| BlobError::Failed(e.to_string()))?
     }
 }
