@@ -110,21 +110,6 @@ impl App {
         })
     }
 
-    async fn audit_client(
-        &self,
-        me: AccountId,
-        action: AuditAction,
-        id: Option<ClientId>,
-        ctx: &RequestContext,
-    ) -> Result<(), AppError> {
-        let target = AuditTarget { kind: TargetKind::Client, id: id.map(|c| c.as_uuid()) };
-        let mut tx = self.store.begin().await?;
-        let event = self.event(Actor::Account(me), action, target, AuditOutcome::Success, ctx);
-        self.audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Adds a client to the therapist's caseload.
     pub async fn create_client(
         &self,
@@ -155,7 +140,7 @@ impl App {
         let me = Self::clinician(account)?;
         let stored = self.store.client(me, id).await?.ok_or(AppError::NotFound)?;
         let client = self.open_client(stored).await?;
-        self.audit_client(me, AuditAction::ClientRead, Some(id), ctx).await?;
+        self.audit_read(me, AuditAction::ClientRead, TargetKind::Client, Some(id.as_uuid()), ctx).await?;
         Ok(client)
     }
 
@@ -218,7 +203,7 @@ impl App {
             ClientSort::RecentlyUpdated => out.sort_by_key(|c| std::cmp::Reverse(c.updated_at)),
             ClientSort::Newest => out.sort_by_key(|c| std::cmp::Reverse(c.created_at)),
         }
-        self.audit_client(me, AuditAction::ClientsListed, None, ctx).await?;
+        self.audit_read(me, AuditAction::ClientsListed, TargetKind::Client, None, ctx).await?;
         Ok(out)
     }
 
@@ -239,7 +224,7 @@ impl App {
             let details = self.open_details(me, id, v.version, &v.sealed).await?;
             out.push(ClientVersion { version: v.version, changed_by: v.changed_by, changed_at: v.changed_at, details });
         }
-        self.audit_client(me, AuditAction::ClientHistoryRead, Some(id), ctx).await?;
+        self.audit_read(me, AuditAction::ClientHistoryRead, TargetKind::Client, Some(id.as_uuid()), ctx).await?;
         Ok(out)
     }
 }

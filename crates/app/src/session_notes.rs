@@ -79,21 +79,6 @@ impl App {
         self.store.record(me, id).await?.filter(|r| r.kind == KIND).ok_or(AppError::NotFound)
     }
 
-    async fn audit_note(
-        &self,
-        me: AccountId,
-        action: AuditAction,
-        id: Option<RecordId>,
-        ctx: &RequestContext,
-    ) -> Result<(), AppError> {
-        let target = AuditTarget { kind: TargetKind::SessionNote, id: id.map(|r| r.as_uuid()) };
-        let mut tx = self.store.begin().await?;
-        let event = self.event(Actor::Account(me), action, target, AuditOutcome::Success, ctx);
-        self.audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Saves a change or a signature as the next version, with its audit
     /// event, if the note is still unsigned and at `record.version - 1`.
     async fn save_note_version(
@@ -161,7 +146,7 @@ impl App {
         let me = Self::clinician(account)?;
         let record = self.note_record(me, id).await?;
         let note = self.read_note(me, record).await?;
-        self.audit_note(me, AuditAction::NoteRead, Some(id), ctx).await?;
+        self.audit_read(me, AuditAction::NoteRead, TargetKind::SessionNote, Some(id.as_uuid()), ctx).await?;
         Ok(note)
     }
 
@@ -288,7 +273,7 @@ impl App {
             notes.push(self.read_note(me, record).await?);
         }
         notes.sort_by_key(|n| std::cmp::Reverse((n.content.expose().date, n.created_at)));
-        self.audit_note(me, AuditAction::NotesListed, None, ctx).await?;
+        self.audit_read(me, AuditAction::NotesListed, TargetKind::SessionNote, None, ctx).await?;
         Ok(notes)
     }
 
@@ -306,7 +291,7 @@ impl App {
             let content = self.open_note(me, id, v.version, &v.sealed).await?;
             out.push(NoteVersion { version: v.version, changed_by: v.changed_by, changed_at: v.changed_at, content });
         }
-        self.audit_note(me, AuditAction::NoteHistoryRead, Some(id), ctx).await?;
+        self.audit_read(me, AuditAction::NoteHistoryRead, TargetKind::SessionNote, Some(id.as_uuid()), ctx).await?;
         Ok(out)
     }
 
@@ -321,7 +306,8 @@ impl App {
         let me = Self::clinician(account)?;
         let session = self.note_record(me, note).await?;
         let found = self.find_psychotherapy_note(me, &session).await?;
-        self.audit_note(me, AuditAction::PsychotherapyNoteRead, Some(note), ctx).await?;
+        self.audit_read(me, AuditAction::PsychotherapyNoteRead, TargetKind::SessionNote, Some(note.as_uuid()), ctx)
+            .await?;
         Ok(match found {
             Some((_, content, version)) => (content, version),
             None => (Phi::new(PsychotherapyNote { session_note: note, text: String::new() }), 0),

@@ -163,6 +163,13 @@ impl Drop for TestDatabase {
     }
 }
 
+/// Whether a raw dump holds `needle` as bytes or as lower-case hex text
+/// (how `pg_dump` writes a `bytea`).
+pub fn dump_holds(dump: &[u8], needle: &[u8]) -> bool {
+    let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
+    dump.windows(needle.len()).any(|w| w == needle) || dump.windows(hex.len()).any(|w| w == hex.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

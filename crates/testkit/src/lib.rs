@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 
 pub use binary::RunningBinary;
 pub use browser::Browser;
-pub use database::{Backend as DatabaseBackend, TestDatabase, postgres_required};
+pub use database::{Backend as DatabaseBackend, TestDatabase, dump_holds, postgres_required};
 
 /// A string that must never appear in logs, dumps or error pages.
 pub const PHI_CANARY: &str = "PHI-CANARY-Eleanor-Vance-1961-03-14";

@@ -19,7 +19,7 @@ use crate::auth::{Ctx, SignedIn, Visitor};
 use crate::cookies::{MFA_PENDING, SESSION};
 use crate::csrf::CsrfToken;
 use crate::error::rendered;
-use crate::pages::Layout;
+use crate::pages::{Layout, when};
 use crate::{WebError, WebState};
 
 /// Field errors as the templates read them.
@@ -539,10 +539,6 @@ struct SessionRow {
     created: String,
     last_seen: String,
     current: bool,
-}
-
-fn when(t: time::OffsetDateTime) -> String {
-    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
 fn rows(sessions: Vec<SessionSummary>) -> Vec<SessionRow> {

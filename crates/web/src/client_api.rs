@@ -11,6 +11,7 @@ use cbt_domain::validation::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{ApiCaller, Ctx};
+use crate::error::id_or_404;
 use crate::{WebError, WebState};
 
 /// Wire type of one client.
@@ -93,11 +94,6 @@ pub struct Created {
     version: i64,
 }
 
-fn client_id(raw: &str) -> Result<ClientId, WebError> {
-    // A malformed id is as unknown as a foreign one.
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 fn invalid(field: &'static str, message: &str) -> WebError {
     let mut errors = FieldErrors::default();
     errors.push(FieldError::new(field, message));
@@ -144,7 +140,7 @@ pub async fn show(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<ClientBody>, WebError> {
-    let client = state.app.client(&account, client_id(&id)?, &ctx).await?;
+    let client = state.app.client(&account, id_or_404::<ClientId>(&id)?, &ctx).await?;
     Ok(Json(client.into()))
 }
 
@@ -155,7 +151,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<UpdateBody>,
 ) -> Result<Json<Created>, WebError> {
-    let id = client_id(&id)?;
+    let id = id_or_404::<ClientId>(&id)?;
     let version = state.app.update_client(&account, id, body.version, body.details, &ctx).await?;
     Ok(Json(Created { id: id.to_string(), version }))
 }
@@ -166,6 +162,6 @@ pub async fn history(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<Page<VersionBody>>, WebError> {
-    let versions = state.app.client_history(&account, client_id(&id)?, &ctx).await?;
+    let versions = state.app.client_history(&account, id_or_404::<ClientId>(&id)?, &ctx).await?;
     Ok(Json(Page::of(versions.into_iter().map(VersionBody::from).collect())))
 }

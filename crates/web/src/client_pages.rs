@@ -18,23 +18,12 @@ use time::Date;
 use crate::account_pages::{Errors, html};
 use crate::auth::{Ctx, SignedIn, Visitor};
 use crate::csrf::CsrfToken;
-use crate::pages::Layout;
+use crate::error::id_or_404;
+use crate::pages::{ISO_DATE, Layout, date_text, when};
 use crate::{WebError, WebState};
-
-const ISO_DATE: &[time::format_description::BorrowedFormatItem<'_>] =
-    time::macros::format_description!("[year]-[month]-[day]");
 
 fn layout(visitor: &Visitor, csrf: &CsrfToken) -> Layout {
     Layout::for_visitor("clients", visitor, csrf)
-}
-
-fn date_text(d: Option<Date>) -> String {
-    d.and_then(|d| d.format(ISO_DATE).ok()).unwrap_or_default()
-}
-
-fn when(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.format(format).unwrap_or_default()
 }
 
 /// One line of the caseload.
@@ -304,10 +293,6 @@ pub async fn create(
     }
 }
 
-fn client_id(raw: &str) -> Result<ClientId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 #[derive(Template)]
 #[template(path = "client.html")]
 struct ClientPage {
@@ -340,7 +325,7 @@ pub async fn show(
     Path(id): Path<String>,
     Query(params): Query<NoticeParams>,
 ) -> Result<Response, WebError> {
-    let client = state.app.client(&current.account, client_id(&id)?, &ctx).await?;
+    let client = state.app.client(&current.account, id_or_404::<ClientId>(&id)?, &ctx).await?;
     let notes = state.app.notes_of(&current.account, client.id, &ctx).await?;
     let d = client.details.expose();
     let notice = match params.notice.as_str() {
@@ -373,7 +358,7 @@ pub async fn edit_form(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let id = client_id(&id)?;
+    let id = id_or_404::<ClientId>(&id)?;
     let client = state.app.client(&current.account, id, &ctx).await?;
     let form = ClientForm::from_details(client.details.expose(), client.version);
     Ok(form_page(&visitor, &csrf, Some(id), form, StatusCode::OK, FieldErrors::default()))
@@ -388,7 +373,7 @@ pub async fn update(
     Path(id): Path<String>,
     Form(form): Form<ClientForm>,
 ) -> Response {
-    let id = match client_id(&id) {
+    let id = match id_or_404::<ClientId>(&id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -465,7 +450,7 @@ pub async fn history(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let id = client_id(&id)?;
+    let id = id_or_404::<ClientId>(&id)?;
     let versions = state.app.client_history(&current.account, id, &ctx).await?;
     let mut rows = Vec::with_capacity(versions.len());
     let mut previous: Option<ClientForm> = None;

@@ -161,6 +161,11 @@ impl IntoResponse for WebError {
     }
 }
 
+/// An id from a path; a malformed one is as unknown as a foreign one (404).
+pub(crate) fn id_or_404<T: std::str::FromStr>(raw: &str) -> Result<T, WebError> {
+    raw.parse().map_err(|_| WebError::NotFound)
+}
+
 pub async fn not_found() -> WebError {
     WebError::NotFound
 }

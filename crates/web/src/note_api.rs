@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{ApiCaller, Ctx};
 use crate::client_api::{Page, rfc3339};
+use crate::error::id_or_404;
 use crate::{WebError, WebState};
 
 #[derive(Serialize)]
@@ -104,21 +105,13 @@ pub struct Saved {
     version: i64,
 }
 
-fn note_id(raw: &str) -> Result<RecordId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
-fn client_id(raw: &str) -> Result<ClientId, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 pub async fn list(
     State(state): State<WebState>,
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
     Path(client): Path<String>,
 ) -> Result<Json<Page<NoteBody>>, WebError> {
-    let notes = state.app.notes_of(&account, client_id(&client)?, &ctx).await?;
+    let notes = state.app.notes_of(&account, id_or_404::<ClientId>(&client)?, &ctx).await?;
     Ok(Json(Page::of(notes.into_iter().map(NoteBody::from).collect())))
 }
 
@@ -129,7 +122,7 @@ pub async fn create(
     Path(client): Path<String>,
     Json(note): Json<SessionNote>,
 ) -> Result<(StatusCode, Json<Saved>), WebError> {
-    let id = state.app.create_note(&account, client_id(&client)?, note, &ctx).await?;
+    let id = state.app.create_note(&account, id_or_404::<ClientId>(&client)?, note, &ctx).await?;
     Ok((StatusCode::CREATED, Json(Saved { id: id.to_string(), version: 1 })))
 }
 
@@ -139,7 +132,7 @@ pub async fn show(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<NoteBody>, WebError> {
-    Ok(Json(state.app.note(&account, note_id(&id)?, &ctx).await?.into()))
+    Ok(Json(state.app.note(&account, id_or_404::<RecordId>(&id)?, &ctx).await?.into()))
 }
 
 pub async fn update(
@@ -149,7 +142,7 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<UpdateNote>,
 ) -> Result<Json<Saved>, WebError> {
-    let id = note_id(&id)?;
+    let id = id_or_404::<RecordId>(&id)?;
     let version = state.app.update_note(&account, id, body.version, body.note, &ctx).await?;
     Ok(Json(Saved { id: id.to_string(), version }))
 }
@@ -161,7 +154,7 @@ pub async fn sign(
     Path(id): Path<String>,
     Json(body): Json<SignNote>,
 ) -> Result<Json<Saved>, WebError> {
-    let id = note_id(&id)?;
+    let id = id_or_404::<RecordId>(&id)?;
     let version = state.app.sign_note(&account, id, body.version, &ctx).await?;
     Ok(Json(Saved { id: id.to_string(), version }))
 }
@@ -173,7 +166,7 @@ pub async fn add_addendum(
     Path(id): Path<String>,
     Json(body): Json<NewAddendum>,
 ) -> Result<(StatusCode, Json<Saved>), WebError> {
-    let id = note_id(&id)?;
+    let id = id_or_404::<RecordId>(&id)?;
     let addendum = state.app.add_addendum(&account, id, &body.text, &ctx).await?;
     Ok((StatusCode::CREATED, Json(Saved { id: addendum.to_string(), version: 0 })))
 }
@@ -184,7 +177,7 @@ pub async fn history(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<Page<NoteVersionBody>>, WebError> {
-    let versions = state.app.note_history(&account, note_id(&id)?, &ctx).await?;
+    let versions = state.app.note_history(&account, id_or_404::<RecordId>(&id)?, &ctx).await?;
     Ok(Json(Page::of(versions.into_iter().map(NoteVersionBody::from).collect())))
 }
 
@@ -210,7 +203,7 @@ pub async fn private_note(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<PrivateBody>, WebError> {
-    let id = note_id(&id)?;
+    let id = id_or_404::<RecordId>(&id)?;
     let (content, version) = state.app.psychotherapy_note(&account, id, &ctx).await?;
     Ok(Json(PrivateBody { session_note: id.to_string(), version, text: content.expose().text.clone() }))
 }
@@ -222,7 +215,7 @@ pub async fn save_private_note(
     Path(id): Path<String>,
     Json(body): Json<SavePrivate>,
 ) -> Result<Json<Saved>, WebError> {
-    let id = note_id(&id)?;
+    let id = id_or_404::<RecordId>(&id)?;
     let version = state.app.save_psychotherapy_note(&account, id, body.version, body.text, &ctx).await?;
     Ok(Json(Saved { id: id.to_string(), version }))
 }

@@ -18,11 +18,9 @@ use time::Date;
 use crate::account_pages::{Errors, html};
 use crate::auth::{Ctx, SignedIn, Visitor};
 use crate::csrf::CsrfToken;
-use crate::pages::Layout;
+use crate::error::id_or_404;
+use crate::pages::{ISO_DATE, Layout, when};
 use crate::{WebError, WebState};
-
-const ISO_DATE: &[time::format_description::BorrowedFormatItem<'_>] =
-    time::macros::format_description!("[year]-[month]-[day]");
 
 pub const FORMATS: [(&str, &str); 4] = [("soap", "SOAP"), ("dap", "DAP"), ("birp", "BIRP"), ("free", "Free text")];
 const MODALITIES: [(&str, &str); 3] = [("in_person", "In person"), ("video", "Video"), ("phone", "Phone")];
@@ -231,10 +229,6 @@ fn form_page(
     html(status, page)
 }
 
-fn parse<T: std::str::FromStr>(raw: &str) -> Result<T, WebError> {
-    raw.parse().map_err(|_| WebError::NotFound)
-}
-
 #[derive(Deserialize, Default)]
 pub struct NewParams {
     #[serde(default)]
@@ -252,7 +246,7 @@ pub async fn new_form(
     Path(client): Path<String>,
     Query(params): Query<NewParams>,
 ) -> Result<Response, WebError> {
-    let id: ClientId = parse(&client)?;
+    let id: ClientId = id_or_404(&client)?;
     // Only for one's own client (and audited as a read of it).
     state.app.client(&current.account, id, &ctx).await?;
     let format = FORMATS.iter().find(|(c, _)| *c == params.format).map_or("soap", |(c, _)| c);
@@ -271,7 +265,7 @@ pub async fn create(
     Path(client): Path<String>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    let client_id: ClientId = match parse(&client) {
+    let client_id: ClientId = match id_or_404(&client) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -297,7 +291,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
     Query(params): Query<NewParams>,
 ) -> Result<Response, WebError> {
-    let id: RecordId = parse(&id)?;
+    let id: RecordId = id_or_404(&id)?;
     let note = state.app.note(&current.account, id, &ctx).await?;
     if note.signed_at.is_some() {
         return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
@@ -323,7 +317,7 @@ pub async fn save(
     headers: axum::http::HeaderMap,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    let id: RecordId = match parse(&id) {
+    let id: RecordId = match id_or_404(&id) {
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
@@ -369,7 +363,7 @@ pub async fn sign(
     Path(id): Path<String>,
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
-    let id: RecordId = parse(&id)?;
+    let id: RecordId = id_or_404(&id)?;
     match state.app.sign_note(&current.account, id, form.version, &ctx).await {
         Ok(_) => Ok(Redirect::to(&format!("/notes/{id}?notice=signed")).into_response()),
         Err(AppError::Invalid(_)) => Ok(Redirect::to(&format!("/notes/{id}?notice=empty")).into_response()),
@@ -399,10 +393,6 @@ struct NotePage {
     addendum: String,
     errors: Errors,
     notice: Option<&'static str>,
-}
-
-fn when(t: time::OffsetDateTime) -> String {
-    t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
 }
 
 fn note_page(
@@ -457,7 +447,7 @@ pub async fn show(
     Path(id): Path<String>,
     Query(params): Query<NewParams>,
 ) -> Result<Response, WebError> {
-    let note = state.app.note(&current.account, parse(&id)?, &ctx).await?;
+    let note = state.app.note(&current.account, id_or_404(&id)?, &ctx).await?;
     let notice = match params.notice.as_str() {
         "signed" => Some("Signed. The note is now locked; changes are added as addenda."),
         "empty" => Some("Write the note before signing it."),
@@ -482,7 +472,7 @@ pub async fn add_addendum(
     Path(id): Path<String>,
     Form(form): Form<AddendumForm>,
 ) -> Result<Response, WebError> {
-    let id: RecordId = parse(&id)?;
+    let id: RecordId = id_or_404(&id)?;
     match state.app.add_addendum(&current.account, id, &form.text, &ctx).await {
         Ok(_) => Ok(Redirect::to(&format!("/notes/{id}?notice=addendum")).into_response()),
         Err(AppError::Invalid(errors)) => {
@@ -535,7 +525,7 @@ pub async fn private_form(
     Path(id): Path<String>,
     Query(params): Query<NewParams>,
 ) -> Result<Response, WebError> {
-    let id: RecordId = parse(&id)?;
+    let id: RecordId = id_or_404(&id)?;
     let (content, version) = state.app.psychotherapy_note(&current.account, id, &ctx).await?;
     let page = PrivatePage {
         layout: Layout::for_visitor("clients", &visitor, &csrf),
@@ -565,7 +555,7 @@ pub async fn save_private(
     Path(id): Path<String>,
     Form(form): Form<PrivateForm>,
 ) -> Result<Response, WebError> {
-    let id: RecordId = parse(&id)?;
+    let id: RecordId = id_or_404(&id)?;
     let errors =
         match state.app.save_psychotherapy_note(&current.account, id, form.version, form.text.clone(), &ctx).await {
             Ok(_) => return Ok(Redirect::to(&format!("/notes/{id}/private?notice=saved")).into_response()),

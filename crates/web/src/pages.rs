@@ -68,3 +68,17 @@ pub async fn security(visitor: Visitor, csrf: Csrf) -> SecurityPage {
 pub async fn cookies(visitor: Visitor, csrf: Csrf) -> CookiesPage {
     CookiesPage { layout: Layout::for_visitor("cookies", &visitor, &csrf) }
 }
+
+/// Dates as the pages show and take them: `YYYY-MM-DD`.
+pub(crate) const ISO_DATE: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A date as `YYYY-MM-DD`, or nothing.
+pub(crate) fn date_text(d: Option<time::Date>) -> String {
+    d.and_then(|d| d.format(ISO_DATE).ok()).unwrap_or_default()
+}
+
+/// A moment as `YYYY-MM-DD HH:MM UTC`.
+pub(crate) fn when(t: time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}

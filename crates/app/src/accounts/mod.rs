@@ -14,7 +14,7 @@ mod sign_up;
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cbt_domain::audit::{Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarget, RequestContext};
+use cbt_domain::audit::{Actor, AuditAction, AuditEvent, AuditOutcome, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::tokens::{RateDecision, RateRule};
 use cbt_ports::{OutgoingMail, StoreTx};
 
@@ -60,6 +60,23 @@ impl App {
         ctx: &RequestContext,
     ) -> AuditEvent {
         AuditEvent::new(self.clock.now(), actor, action, target, outcome, ctx.clone())
+    }
+
+    /// Records a therapist's read of PHI (`id`: `None` for a list): an
+    /// event in a transaction of its own, since a read writes nothing else.
+    pub(crate) async fn audit_read(
+        &self,
+        me: cbt_domain::AccountId,
+        action: AuditAction,
+        kind: TargetKind,
+        id: Option<uuid::Uuid>,
+        ctx: &RequestContext,
+    ) -> Result<(), AppError> {
+        let mut tx = self.store.begin().await?;
+        let event = self.event(Actor::Account(me), action, AuditTarget { kind, id }, AuditOutcome::Success, ctx);
+        self.audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub(crate) async fn audit(&self, tx: &mut Box<dyn StoreTx>, event: AuditEvent) -> Result<(), AppError> {

@@ -24,10 +24,8 @@ async fn audit(app: &TestApp) -> Vec<AuditFields> {
     app.app.store().audit_entries_after(0, 10_000).await.unwrap().into_iter().map(|e| e.fields).collect()
 }
 
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
-        || haystack.windows(hex.len()).any(|w| w == hex.as_bytes())
+fn contains(dump: &[u8], needle: &str) -> bool {
+    cbt_testkit::dump_holds(dump, needle.as_bytes())
 }
 
 /// The whole life of a client through the API, its audit trail, and a

@@ -16,12 +16,7 @@ use uuid::Uuid;
 
 const CANARY: &[u8] = b"PHI-CANARY Jane Quartz-Doe, DOB 1961-04-17";
 
-/// Whether `needle` is in a dump as raw bytes or as hex text (how
-/// `pg_dump` writes a `bytea`).
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
-    haystack.windows(needle.len()).any(|w| w == needle) || haystack.windows(hex.len()).any(|w| w == hex.as_bytes())
-}
+use cbt_testkit::dump_holds as contains;
 
 /// `n` accounts written straight to the store (sign-up's bcrypt would
 /// dominate the test), each with one value sealed through the app, which
