@@ -81,13 +81,17 @@ async fn fill(c: &fantoccini::Client, id: &str, value: &str) {
     field.send_keys(value).await.unwrap();
 }
 
+/// Submits the form posting to `form_action` and waits until the page it
+/// was on is gone (its button goes stale), so the next step reads the new
+/// page, not the old one.
 async fn press(c: &fantoccini::Client, form_action: &str) {
-    c.find(Locator::Css(&format!("form[action='{form_action}'] button[type=submit]")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let button = c.find(Locator::Css(&format!("form[action='{form_action}'] button[type=submit]"))).await.unwrap();
+    button.clone().click().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while button.tag_name().await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "submitting {form_action} did not leave the page");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
 }
 
 /// Waits until the page's heading is `expected`: after a click the old
