@@ -99,7 +99,7 @@ impl App {
         self.open_document(account, KIND, id.as_uuid(), version, sealed).await
     }
 
-    async fn open_client(&self, stored: StoredClient) -> Result<Client, AppError> {
+    pub(crate) async fn open_client(&self, stored: StoredClient) -> Result<Client, AppError> {
         let details = self.open_details(stored.account, stored.id, stored.version, &stored.sealed).await?;
         Ok(Client {
             id: stored.id,
@@ -142,6 +142,16 @@ impl App {
         let client = self.open_client(stored).await?;
         self.audit_read(me, AuditAction::ClientRead, TargetKind::Client, Some(id.as_uuid()), ctx).await?;
         Ok(client)
+    }
+
+    /// Whether the client is one of the account's: `NotFound` otherwise.
+    /// Nothing is decrypted, so nothing is audited; a form that fails
+    /// validation answers 404 for another therapist's client, as the
+    /// same form with good input would.
+    pub async fn check_client(&self, account: &Account, id: ClientId) -> Result<(), AppError> {
+        let me = Self::clinician(account)?;
+        self.store.client(me, id).await?.ok_or(AppError::NotFound)?;
+        Ok(())
     }
 
     /// Saves a change as a new version, if nobody saved since `version`

@@ -113,8 +113,8 @@ impl App {
                         plan: "Continue thought records; next session in a week.".into(),
                     },
                 };
-                let id = self.create_note(&account, client, note, &ctx).await?;
-                self.sign_note(&account, id, 1, &ctx).await?;
+                let id = self.create_record(&account, client, note, &ctx).await?;
+                self.sign_record::<SessionNote>(&account, id, 1, &ctx).await?;
                 notes += 1;
             }
         }

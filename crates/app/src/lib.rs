@@ -7,15 +7,19 @@
 
 pub mod accounts;
 mod audit_log;
+pub mod client_dashboard;
 pub mod clients;
 pub mod demo;
 mod error;
 pub mod files;
 pub mod keys;
 pub mod passwords;
+pub mod records;
 pub mod session_notes;
 mod signed_links;
 mod system;
+pub mod treatment_plans;
+pub mod worksheets;
 
 use std::sync::Arc;
 

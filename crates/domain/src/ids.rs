@@ -110,3 +110,8 @@ uuid_id!(
     /// An addendum to a signed record.
     AddendumId
 );
+
+uuid_id!(
+    /// A therapist's own (custom) worksheet.
+    WorksheetId
+);

@@ -8,12 +8,17 @@ pub mod access_token;
 pub mod account;
 pub mod audit;
 pub mod client;
+pub mod formulation;
+pub mod homework;
+pub mod hypothesis;
 pub mod ids;
 pub mod phi;
+pub mod record;
 pub mod session;
 pub mod session_note;
 pub mod time;
 pub mod tokens;
+pub mod treatment_plan;
 pub mod validation;
 
 pub use ids::{AccountId, AuditEventId, RequestId};

@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::audit::{AuditAction, TargetKind};
+use crate::record::RecordActions;
 use crate::validation::{FieldError, FieldErrors};
 
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
@@ -180,6 +182,37 @@ impl SessionNote {
             return Err(errors);
         }
         Ok(())
+    }
+}
+
+impl crate::record::ClinicalRecord for SessionNote {
+    const KIND: &'static str = "session_note";
+    const NAME: &'static str = "session note";
+    const TARGET: TargetKind = TargetKind::SessionNote;
+    const ACTIONS: RecordActions = RecordActions {
+        create: AuditAction::NoteCreated,
+        read: AuditAction::NoteRead,
+        update: AuditAction::NoteUpdated,
+        list: AuditAction::NotesListed,
+        history: AuditAction::NoteHistoryRead,
+        sign: Some(AuditAction::NoteSigned),
+        addendum: Some(AuditAction::NoteAddendumAdded),
+    };
+
+    fn validated(self, today: Date) -> Result<Self, FieldErrors> {
+        SessionNote::validated(self, today)
+    }
+
+    fn ready_to_sign(&self) -> Result<(), FieldErrors> {
+        SessionNote::ready_to_sign(self)
+    }
+
+    fn date(&self) -> Option<Date> {
+        Some(self.date)
+    }
+
+    fn title(&self) -> String {
+        "Session note".to_owned()
     }
 }
 

@@ -10,7 +10,7 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
-use cbt_domain::ids::{AddendumId, ClientId, RecordId};
+use cbt_domain::ids::{AddendumId, ClientId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use time::OffsetDateTime;
@@ -75,6 +75,19 @@ pub struct StoredAddendum {
     pub sealed: Vec<u8>,
     pub added_by: AccountId,
     pub added_at: OffsetDateTime,
+}
+
+/// A therapist's custom worksheet as stored: the content sealed. Not a
+/// clinical record (no client), so no versions: homework keeps its own
+/// copy of the worksheet it assigned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredWorksheet {
+    pub id: WorksheetId,
+    pub account: AccountId,
+    pub version: i64,
+    pub sealed: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 /// Which database engine a store runs on.
@@ -216,6 +229,13 @@ pub trait Store: Send + Sync + 'static {
     /// The addenda of one of the account's records, oldest first.
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError>;
 
+    /// One of the account's custom worksheets; `None` when missing or
+    /// another account's.
+    async fn worksheet(&self, account: AccountId, id: WorksheetId) -> Result<Option<StoredWorksheet>, StoreError>;
+
+    /// The account's custom worksheets, oldest first.
+    async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError>;
+
     /// How many data keys each KEK wraps.
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
@@ -311,6 +331,12 @@ pub trait StoreTx: Send {
     /// Adds an addendum to one of the account's signed records; false when
     /// the record is not theirs or not signed (nothing written).
     async fn insert_addendum(&mut self, account: AccountId, addendum: &StoredAddendum) -> Result<bool, StoreError>;
+
+    async fn insert_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<(), StoreError>;
+
+    /// Saves a change if the worksheet is the account's and still at
+    /// `worksheet.version - 1`; false otherwise (nothing written).
+    async fn update_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<bool, StoreError>;
 
     /// Stores an account's first data key; false (nothing written) when the
     /// account already has one: whoever stored first wins.

@@ -150,6 +150,7 @@ macro_rules! conformance_suite {
             data_keys::rotation_batches_walk_every_key_once,
             clients::checklist_25_clients_are_scoped_to_their_account_and_versioned,
             clients::signed_records_are_locked_and_take_addenda_only,
+            clients::custom_worksheets_are_scoped_to_their_account,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -462,6 +463,38 @@ pub mod clients {
         tx.commit().await.unwrap();
         assert_eq!(store.client(owner, client.id).await.unwrap().map(|c| c.sealed), Some(vec![2; 40]));
         assert_eq!(store.client_versions(owner, client.id).await.unwrap(), vec![first, second]);
+    }
+
+    /// A custom worksheet is read and changed only through its account;
+    /// a stale version writes nothing.
+    pub async fn custom_worksheets_are_scoped_to_their_account(store: Arc<dyn Store>) {
+        let owner = saved(&store, "owner@example.org").await.id;
+        let stranger = saved(&store, "stranger@example.org").await.id;
+        let at = now();
+        let mut sheet = cbt_ports::StoredWorksheet {
+            id: cbt_domain::ids::WorksheetId::new(),
+            account: owner,
+            version: 1,
+            sealed: vec![1; 40],
+            created_at: at,
+            updated_at: at,
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_worksheet(&sheet).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.worksheet(owner, sheet.id).await.unwrap(), Some(sheet.clone()));
+        assert_eq!(store.worksheet(stranger, sheet.id).await.unwrap(), None);
+        assert_eq!(store.worksheets_of(owner).await.unwrap(), vec![sheet.clone()]);
+        assert!(store.worksheets_of(stranger).await.unwrap().is_empty());
+        sheet.version = 2;
+        sheet.sealed = vec![2; 40];
+        let foreign = cbt_ports::StoredWorksheet { account: stranger, ..sheet.clone() };
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.update_worksheet(&foreign).await.unwrap(), "not through another account");
+        assert!(tx.update_worksheet(&sheet).await.unwrap());
+        assert!(!tx.update_worksheet(&sheet).await.unwrap(), "a stale version writes nothing");
+        tx.commit().await.unwrap();
+        assert_eq!(store.worksheet(owner, sheet.id).await.unwrap(), Some(sheet));
     }
 
     /// Records belong to one of the account's clients; signing locks them

@@ -9,6 +9,7 @@ mod accounts;
 mod clients;
 mod data_keys;
 mod records;
+mod worksheets;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -18,12 +19,12 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
-use cbt_domain::ids::{ClientId, RecordId};
+use cbt_domain::ids::{ClientId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
     Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
-    StoredDataKey, StoredRecord, StoredRecordVersion, WrappedKey,
+    StoredDataKey, StoredRecord, StoredRecordVersion, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -226,6 +227,14 @@ impl Store for PostgresStore {
 
     async fn record_versions(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredRecordVersion>, StoreError> {
         records::record_versions(&self.pool, account, id).await
+    }
+
+    async fn worksheet(&self, account: AccountId, id: WorksheetId) -> Result<Option<StoredWorksheet>, StoreError> {
+        worksheets::worksheet_of(&self.pool, account, id).await
+    }
+
+    async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError> {
+        worksheets::worksheets_of(&self.pool, account).await
     }
 
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {
@@ -433,6 +442,14 @@ impl StoreTx for PostgresTx {
         version: &StoredClientVersion,
     ) -> Result<bool, StoreError> {
         clients::update_client(&mut self.tx, client, version).await
+    }
+
+    async fn insert_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<(), StoreError> {
+        worksheets::insert_worksheet(&mut self.tx, worksheet).await
+    }
+
+    async fn update_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<bool, StoreError> {
+        worksheets::update_worksheet(&mut self.tx, worksheet).await
     }
 
     async fn insert_record(&mut self, record: &StoredRecord, first: &StoredRecordVersion) -> Result<(), StoreError> {

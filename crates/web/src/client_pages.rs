@@ -308,12 +308,21 @@ struct ClientPage {
     version: i64,
     notice: Option<&'static str>,
     notes: Vec<crate::note_pages::NoteRow>,
+    note_count: usize,
+    timeline: String,
+    records: Vec<crate::client_records::Section>,
 }
+
+/// Session notes listed on the client's page before "Show all".
+const NOTES_SHOWN: usize = 20;
 
 #[derive(Deserialize, Default)]
 pub struct NoticeParams {
     #[serde(default)]
     notice: String,
+    /// `all`: every session note, not only the latest.
+    #[serde(default)]
+    notes: String,
 }
 
 pub async fn show(
@@ -325,14 +334,15 @@ pub async fn show(
     Path(id): Path<String>,
     Query(params): Query<NoticeParams>,
 ) -> Result<Response, WebError> {
-    let client = state.app.client(&current.account, id_or_404::<ClientId>(&id)?, &ctx).await?;
-    let notes = state.app.notes_of(&current.account, client.id, &ctx).await?;
+    let dashboard = state.app.client_dashboard(&current.account, id_or_404::<ClientId>(&id)?, &ctx).await?;
+    let client = &dashboard.client;
     let d = client.details.expose();
     let notice = match params.notice.as_str() {
         "created" => Some("Client added."),
         "saved" => Some("Changes saved."),
         _ => None,
     };
+    let all_notes = params.notes == "all";
     let page = ClientPage {
         layout: layout(&visitor, &csrf),
         id: client.id.to_string(),
@@ -345,7 +355,15 @@ pub async fn show(
         updated: when(client.updated_at),
         version: client.version,
         notice,
-        notes: notes.iter().map(crate::note_pages::NoteRow::from).collect(),
+        note_count: dashboard.notes.len(),
+        notes: dashboard
+            .notes
+            .iter()
+            .take(if all_notes { usize::MAX } else { NOTES_SHOWN })
+            .map(crate::note_pages::NoteRow::from)
+            .collect(),
+        timeline: cbt_diagrams::timeline(&crate::client_records::timeline_of(&dashboard)),
+        records: crate::client_records::sections(&dashboard),
     };
     Ok(html(StatusCode::OK, page))
 }

@@ -17,19 +17,27 @@ pub mod auth;
 mod client_address;
 mod client_api;
 mod client_pages;
+mod client_records;
 pub mod cookies;
 pub mod csrf;
 mod error;
+mod formulation_pages;
 mod google_pages;
 mod health;
+mod homework_pages;
+mod hypothesis_pages;
 mod mfa_pages;
 mod note_api;
 mod note_pages;
 mod pages;
+mod record_api;
+mod record_forms;
+mod record_pages;
 mod refusal_delay;
 mod request_id;
 mod request_limit;
 mod security_headers;
+mod treatment_plan_pages;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +48,10 @@ use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
 use cbt_app::App;
+use cbt_domain::formulation::Formulation;
+use cbt_domain::homework::Homework;
+use cbt_domain::hypothesis::Hypothesis;
+use cbt_domain::treatment_plan::TreatmentPlan;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -142,6 +154,33 @@ pub fn router(
         .route("/notes/{id}/sign", post(note_pages::sign))
         .route("/notes/{id}/addenda", post(note_pages::add_addendum))
         .route("/notes/{id}/private", get(note_pages::private_form).post(note_pages::save_private))
+        .route("/clients/{id}/formulations", post(record_pages::create::<Formulation>))
+        .route("/clients/{id}/formulations/new", get(record_pages::new_form::<Formulation>))
+        .route("/formulations/{id}", get(record_pages::show::<Formulation>).post(record_pages::save::<Formulation>))
+        .route("/formulations/{id}/edit", get(record_pages::edit_form::<Formulation>))
+        .route("/formulations/{id}/history", get(record_pages::history::<Formulation>))
+        .route("/formulations/{id}/diagram.svg", get(record_pages::picture::<Formulation>))
+        .route("/clients/{id}/hypotheses", post(record_pages::create::<Hypothesis>))
+        .route("/clients/{id}/hypotheses/new", get(record_pages::new_form::<Hypothesis>))
+        .route("/hypotheses/{id}", get(record_pages::show::<Hypothesis>).post(record_pages::save::<Hypothesis>))
+        .route("/hypotheses/{id}/edit", get(record_pages::edit_form::<Hypothesis>))
+        .route("/hypotheses/{id}/history", get(record_pages::history::<Hypothesis>))
+        .route("/clients/{id}/plans", post(record_pages::create::<TreatmentPlan>))
+        .route("/clients/{id}/plans/new", get(record_pages::new_form::<TreatmentPlan>))
+        .route("/plans/{id}", get(treatment_plan_pages::show).post(record_pages::save::<TreatmentPlan>))
+        .route("/plans/{id}/edit", get(record_pages::edit_form::<TreatmentPlan>))
+        .route("/plans/{id}/history", get(record_pages::history::<TreatmentPlan>))
+        .route("/plans/{id}/sign", post(record_pages::sign::<TreatmentPlan>))
+        .route("/plans/{id}/addenda", post(record_pages::add_addendum::<TreatmentPlan>))
+        .route("/plans/{id}/progress", post(treatment_plan_pages::rate))
+        .route("/clients/{id}/homework", post(homework_pages::assign))
+        .route("/clients/{id}/homework/new", get(homework_pages::assign_form))
+        .route("/homework/{id}", get(record_pages::show::<Homework>).post(record_pages::save::<Homework>))
+        .route("/homework/{id}/edit", get(record_pages::edit_form::<Homework>))
+        .route("/homework/{id}/history", get(record_pages::history::<Homework>))
+        .route("/worksheets", get(homework_pages::worksheets).post(homework_pages::create_worksheet))
+        .route("/worksheets/new", get(homework_pages::new_worksheet))
+        .route("/worksheets/{id}", get(homework_pages::edit_worksheet).post(homework_pages::save_worksheet))
         .route("/account", get(account_pages::account))
         .route("/account/profile", post(account_pages::update_profile))
         .route("/account/email", post(account_pages::change_email))
@@ -164,6 +203,32 @@ pub fn router(
         .route("/api/v1/notes/{id}/addenda", post(note_api::add_addendum))
         .route("/api/v1/notes/{id}/history", get(note_api::history))
         .route("/api/v1/notes/{id}/private", get(note_api::private_note).put(note_api::save_private_note))
+        .route(
+            "/api/v1/clients/{id}/formulations",
+            get(record_api::list::<Formulation>).post(record_api::create::<Formulation>),
+        )
+        .route("/api/v1/formulations/{id}", get(record_api::show::<Formulation>).put(record_api::update::<Formulation>))
+        .route("/api/v1/formulations/{id}/history", get(record_api::history::<Formulation>))
+        .route(
+            "/api/v1/clients/{id}/hypotheses",
+            get(record_api::list::<Hypothesis>).post(record_api::create::<Hypothesis>),
+        )
+        .route("/api/v1/hypotheses/{id}", get(record_api::show::<Hypothesis>).put(record_api::update::<Hypothesis>))
+        .route("/api/v1/hypotheses/{id}/history", get(record_api::history::<Hypothesis>))
+        .route(
+            "/api/v1/clients/{id}/plans",
+            get(record_api::list::<TreatmentPlan>).post(record_api::create::<TreatmentPlan>),
+        )
+        .route("/api/v1/plans/{id}", get(record_api::show::<TreatmentPlan>).put(record_api::update::<TreatmentPlan>))
+        .route("/api/v1/plans/{id}/history", get(record_api::history::<TreatmentPlan>))
+        .route("/api/v1/plans/{id}/sign", post(record_api::sign::<TreatmentPlan>))
+        .route("/api/v1/plans/{id}/addenda", post(record_api::add_addendum::<TreatmentPlan>))
+        .route("/api/v1/plans/{id}/progress", get(record_api::progress).post(record_api::rate_goal))
+        .route("/api/v1/clients/{id}/homework", get(record_api::list::<Homework>).post(record_api::assign_homework))
+        .route("/api/v1/homework/{id}", get(record_api::show::<Homework>).put(record_api::update::<Homework>))
+        .route("/api/v1/homework/{id}/history", get(record_api::history::<Homework>))
+        .route("/api/v1/worksheets", get(record_api::worksheets).post(record_api::create_worksheet))
+        .route("/api/v1/worksheets/{id}", get(record_api::show_worksheet).put(record_api::update_worksheet))
         .route("/account/tokens", post(account_pages::create_access_token))
         .route("/account/tokens/{id}/revoke", post(account_pages::revoke_access_token))
         .route("/healthz", get(health::healthz))

@@ -5,7 +5,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use cbt_app::session_notes::{Note, NoteVersion};
+use cbt_app::records::RecordVersion;
+use cbt_app::session_notes::Note;
+
+type NoteVersion = RecordVersion<SessionNote>;
 use cbt_domain::ids::{ClientId, RecordId};
 use cbt_domain::session_note::SessionNote;
 use serde::{Deserialize, Serialize};
@@ -111,7 +114,7 @@ pub async fn list(
     Ctx(ctx): Ctx,
     Path(client): Path<String>,
 ) -> Result<Json<Page<NoteBody>>, WebError> {
-    let notes = state.app.notes_of(&account, id_or_404::<ClientId>(&client)?, &ctx).await?;
+    let notes = state.app.records_of::<SessionNote>(&account, id_or_404::<ClientId>(&client)?, &ctx).await?;
     Ok(Json(Page::of(notes.into_iter().map(NoteBody::from).collect())))
 }
 
@@ -122,7 +125,7 @@ pub async fn create(
     Path(client): Path<String>,
     Json(note): Json<SessionNote>,
 ) -> Result<(StatusCode, Json<Saved>), WebError> {
-    let id = state.app.create_note(&account, id_or_404::<ClientId>(&client)?, note, &ctx).await?;
+    let id = state.app.create_record(&account, id_or_404::<ClientId>(&client)?, note, &ctx).await?;
     Ok((StatusCode::CREATED, Json(Saved { id: id.to_string(), version: 1 })))
 }
 
@@ -132,7 +135,7 @@ pub async fn show(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<NoteBody>, WebError> {
-    Ok(Json(state.app.note(&account, id_or_404::<RecordId>(&id)?, &ctx).await?.into()))
+    Ok(Json(state.app.record::<SessionNote>(&account, id_or_404::<RecordId>(&id)?, &ctx).await?.into()))
 }
 
 pub async fn update(
@@ -143,7 +146,7 @@ pub async fn update(
     Json(body): Json<UpdateNote>,
 ) -> Result<Json<Saved>, WebError> {
     let id = id_or_404::<RecordId>(&id)?;
-    let version = state.app.update_note(&account, id, body.version, body.note, &ctx).await?;
+    let version = state.app.update_record(&account, id, body.version, body.note, &ctx).await?;
     Ok(Json(Saved { id: id.to_string(), version }))
 }
 
@@ -155,7 +158,7 @@ pub async fn sign(
     Json(body): Json<SignNote>,
 ) -> Result<Json<Saved>, WebError> {
     let id = id_or_404::<RecordId>(&id)?;
-    let version = state.app.sign_note(&account, id, body.version, &ctx).await?;
+    let version = state.app.sign_record::<SessionNote>(&account, id, body.version, &ctx).await?;
     Ok(Json(Saved { id: id.to_string(), version }))
 }
 
@@ -167,7 +170,7 @@ pub async fn add_addendum(
     Json(body): Json<NewAddendum>,
 ) -> Result<(StatusCode, Json<Saved>), WebError> {
     let id = id_or_404::<RecordId>(&id)?;
-    let addendum = state.app.add_addendum(&account, id, &body.text, &ctx).await?;
+    let addendum = state.app.add_addendum::<SessionNote>(&account, id, &body.text, &ctx).await?;
     Ok((StatusCode::CREATED, Json(Saved { id: addendum.to_string(), version: 0 })))
 }
 
@@ -177,7 +180,7 @@ pub async fn history(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
 ) -> Result<Json<Page<NoteVersionBody>>, WebError> {
-    let versions = state.app.note_history(&account, id_or_404::<RecordId>(&id)?, &ctx).await?;
+    let versions = state.app.record_history::<SessionNote>(&account, id_or_404::<RecordId>(&id)?, &ctx).await?;
     Ok(Json(Page::of(versions.into_iter().map(NoteVersionBody::from).collect())))
 }
 

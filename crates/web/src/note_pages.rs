@@ -270,7 +270,7 @@ pub async fn create(
         Err(e) => return e.into_response(),
     };
     let result = match form.note() {
-        Ok(note) => state.app.create_note(&current.account, client_id, note, &ctx).await,
+        Ok(note) => state.app.create_record(&current.account, client_id, note, &ctx).await,
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     match result {
@@ -292,7 +292,7 @@ pub async fn edit_form(
     Query(params): Query<NewParams>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    let note = state.app.note(&current.account, id, &ctx).await?;
+    let note = state.app.record::<SessionNote>(&current.account, id, &ctx).await?;
     if note.signed_at.is_some() {
         return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
     }
@@ -322,7 +322,7 @@ pub async fn save(
         Err(e) => return e.into_response(),
     };
     let result = match form.note() {
-        Ok(note) => state.app.update_note(&current.account, id, form.version, note, &ctx).await,
+        Ok(note) => state.app.update_record(&current.account, id, form.version, note, &ctx).await,
         Err(errors) => Err(AppError::Invalid(errors)),
     };
     if headers.contains_key(AUTOSAVE) {
@@ -332,8 +332,14 @@ pub async fn save(
             Err(e) => WebError::from(e).into_response(),
         };
     }
-    let client =
-        || async { state.app.note(&current.account, id, &ctx).await.map(|n| n.client.to_string()).unwrap_or_default() };
+    let client = || async {
+        state
+            .app
+            .record::<SessionNote>(&current.account, id, &ctx)
+            .await
+            .map(|n| n.client.to_string())
+            .unwrap_or_default()
+    };
     match result {
         Ok(_) => Redirect::to(&format!("/notes/{id}/edit?notice=saved")).into_response(),
         Err(AppError::Invalid(errors)) => {
@@ -364,7 +370,7 @@ pub async fn sign(
     Form(form): Form<VersionForm>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    match state.app.sign_note(&current.account, id, form.version, &ctx).await {
+    match state.app.sign_record::<SessionNote>(&current.account, id, form.version, &ctx).await {
         Ok(_) => Ok(Redirect::to(&format!("/notes/{id}?notice=signed")).into_response()),
         Err(AppError::Invalid(_)) => Ok(Redirect::to(&format!("/notes/{id}?notice=empty")).into_response()),
         Err(e) => Err(e.into()),
@@ -447,7 +453,7 @@ pub async fn show(
     Path(id): Path<String>,
     Query(params): Query<NewParams>,
 ) -> Result<Response, WebError> {
-    let note = state.app.note(&current.account, id_or_404(&id)?, &ctx).await?;
+    let note = state.app.record::<SessionNote>(&current.account, id_or_404(&id)?, &ctx).await?;
     let notice = match params.notice.as_str() {
         "signed" => Some("Signed. The note is now locked; changes are added as addenda."),
         "empty" => Some("Write the note before signing it."),
@@ -473,10 +479,10 @@ pub async fn add_addendum(
     Form(form): Form<AddendumForm>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    match state.app.add_addendum(&current.account, id, &form.text, &ctx).await {
+    match state.app.add_addendum::<SessionNote>(&current.account, id, &form.text, &ctx).await {
         Ok(_) => Ok(Redirect::to(&format!("/notes/{id}?notice=addendum")).into_response()),
         Err(AppError::Invalid(errors)) => {
-            let note = state.app.note(&current.account, id, &ctx).await?;
+            let note = state.app.record::<SessionNote>(&current.account, id, &ctx).await?;
             Ok(note_page(&visitor, &csrf, &note, form.text, errors, None, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(e) => Err(e.into()),

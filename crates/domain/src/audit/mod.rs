@@ -117,6 +117,42 @@ vocabulary!(
         /// (target: the session note).
         PsychotherapyNoteRead => "note.private_read",
         PsychotherapyNoteSaved => "note.private_save",
+        /// A case formulation was created, opened, changed, listed or its
+        /// history opened.
+        FormulationCreated => "formulation.create",
+        FormulationRead => "formulation.read",
+        FormulationUpdated => "formulation.update",
+        FormulationsListed => "formulation.list",
+        FormulationHistoryRead => "formulation.history",
+        /// A working hypothesis, likewise.
+        HypothesisCreated => "hypothesis.create",
+        HypothesisRead => "hypothesis.read",
+        HypothesisUpdated => "hypothesis.update",
+        HypothesesListed => "hypothesis.list",
+        HypothesisHistoryRead => "hypothesis.history",
+        /// A treatment plan, likewise, and signed, given an addendum, its
+        /// goals' progress rated or read (target: the plan).
+        PlanCreated => "plan.create",
+        PlanRead => "plan.read",
+        PlanUpdated => "plan.update",
+        PlanSigned => "plan.sign",
+        PlanAddendumAdded => "plan.addendum",
+        PlansListed => "plan.list",
+        PlanHistoryRead => "plan.history",
+        PlanProgressRecorded => "plan.progress_record",
+        PlanProgressRead => "plan.progress_read",
+        /// Homework assigned, opened, changed (completion recorded),
+        /// listed or its history opened.
+        HomeworkAssigned => "homework.assign",
+        HomeworkRead => "homework.read",
+        HomeworkUpdated => "homework.update",
+        HomeworkListed => "homework.list",
+        HomeworkHistoryRead => "homework.history",
+        /// A custom worksheet was created, changed, opened or listed.
+        WorksheetCreated => "worksheet.create",
+        WorksheetUpdated => "worksheet.update",
+        WorksheetRead => "worksheet.read",
+        WorksheetsListed => "worksheet.list",
     }
 );
 
@@ -140,6 +176,12 @@ vocabulary!(
         DataKey => "data_key",
         Client => "client",
         SessionNote => "session_note",
+        Formulation => "formulation",
+        Hypothesis => "hypothesis",
+        TreatmentPlan => "treatment_plan",
+        GoalProgress => "goal_progress",
+        Homework => "homework",
+        Worksheet => "worksheet",
     }
 );
 

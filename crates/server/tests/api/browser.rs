@@ -174,6 +174,41 @@ async fn client_id(c: &fantoccini::Client) -> String {
     href.trim_start_matches("/clients/").to_owned()
 }
 
+/// Fills the field whose id is `id` (ids may hold dots: `goals.0.target`).
+async fn fill_named(c: &fantoccini::Client, id: &str, value: &str) {
+    let field = c.find(Locator::Css(&format!("[id='{id}']"))).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(value).await.unwrap();
+}
+
+/// The id after `prefix` in the current page's URL, e.g. `/plans/`.
+async fn path_id(c: &fantoccini::Client, prefix: &str) -> String {
+    let url = c.current_url().await.unwrap();
+    let rest = url.path().strip_prefix(prefix).unwrap_or_else(|| panic!("{url} is not under {prefix}"));
+    rest.split('/').next().unwrap().to_owned()
+}
+
+const FORMULATION: [(&str, &str); 8] = [
+    ("title", "Initial formulation"),
+    ("beck.relevant_history", "Father critical of any mistake at school"),
+    ("beck.core_beliefs", "I am only acceptable if I never fail"),
+    ("beck.examples.0.situation", "Team meeting on Monday"),
+    ("beck.examples.0.automatic_thought", "They will see I am useless"),
+    ("beck.examples.0.emotion", "Anxiety, 80%"),
+    ("beck.examples.0.behaviour", "Stayed silent, left early"),
+    ("five_ps.predisposing", "Perfectionist standards learned early"),
+];
+const PLAN: [(&str, &str); 6] = [
+    ("title", "Return to team meetings"),
+    ("problems", "Avoids speaking in meetings"),
+    ("goals.0.description", "Speak at least once in each team meeting"),
+    ("goals.0.measure", "Meetings where I spoke"),
+    ("goals.0.target", "4 of 4 meetings"),
+    ("goals.0.target_date", "2027-01-31"),
+];
+const HYPOTHESIS: &str = "Staying silent keeps the fear of judgement going";
+const HOMEWORK: &str = "Complete one record after each Wednesday meeting";
+
 /// Clients in a real browser: add one (a mistake first, corrected in the
 /// form that kept the input), find it in the caseload, change it, read the
 /// history; no console error or CSP violation on the way.
@@ -252,6 +287,142 @@ async fn add_find_change_a_client_and_read_its_history() {
     let signed_note = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
     assert!(signed_note.contains("Calm, good eye contact"), "the autosaved text was signed");
     shot("note-signed.png").await;
+    let note = path_id(c, "/notes/").await;
+    let client = client_id(c).await;
+
+    // A formulation, and its diagram.
+    c.goto(&app.url(&format!("/clients/{client}/formulations/new"))).await.unwrap();
+    expect_heading(c, "New formulation").await;
+    for (field, value) in FORMULATION {
+        fill_named(c, field, value).await;
+    }
+    press(c, &format!("/clients/{client}/formulations")).await;
+    expect_heading(c, "Initial formulation").await;
+    let formulation = path_id(c, "/formulations/").await;
+    wait_for_text(c, "figure.diagram", "Team meeting on Monday").await;
+    let diagram = c.find(Locator::Css("figure.diagram svg")).await.unwrap().html(false).await.unwrap();
+    assert!(diagram.contains("They will see I am useless") && diagram.contains("Predisposing"), "{diagram}");
+    shot("formulation.png").await;
+    // Revised: the history shows what changed.
+    c.find(Locator::LinkText("Change")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Change the formulation").await;
+    fill_named(c, "beck.core_beliefs", "I am acceptable even when I make mistakes (emerging)").await;
+    press(c, &format!("/formulations/{formulation}")).await;
+    wait_for_text(c, "main .notice", "Saved").await;
+    c.find(Locator::LinkText("History")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "History").await;
+    let history = c.find(Locator::Css("table.diff")).await.unwrap().text().await.unwrap();
+    assert!(
+        history.contains("Core beliefs")
+            && history.contains("I am only acceptable if I never fail")
+            && history.contains("even when I make mistakes"),
+        "{history}"
+    );
+    shot("formulation-history.png").await;
+
+    // A hypothesis with evidence from the signed note.
+    c.goto(&app.url(&format!("/clients/{client}/hypotheses/new"))).await.unwrap();
+    expect_heading(c, "New hypothesis").await;
+    fill_named(c, "statement", HYPOTHESIS).await;
+    fill_named(c, "evidence.0.text", "Stayed silent in the team meeting").await;
+    let source = c.find(Locator::Css("[id='evidence.0.source']")).await.unwrap();
+    source.select_by_value(&note).await.unwrap();
+    press(c, &format!("/clients/{client}/hypotheses")).await;
+    expect_heading(c, HYPOTHESIS).await;
+    let hypothesis = path_id(c, "/hypotheses/").await;
+    let link = c.find(Locator::Css("dl.details a")).await.unwrap().attr("href").await.unwrap();
+    assert_eq!(link, Some(format!("/notes/{note}")), "the evidence links to the note");
+
+    // A treatment plan with a SMART goal, signed, and progress recorded.
+    c.goto(&app.url(&format!("/clients/{client}/plans/new"))).await.unwrap();
+    expect_heading(c, "New treatment plan").await;
+    for (field, value) in PLAN {
+        fill_named(c, field, value).await;
+    }
+    press(c, &format!("/clients/{client}/plans")).await;
+    expect_heading(c, "Return to team meetings").await;
+    let plan = path_id(c, "/plans/").await;
+    press(c, &format!("/plans/{plan}/sign")).await;
+    wait_for_text(c, "main .notice", "Signed").await;
+    fill_named(c, "rating", "6").await;
+    fill_named(c, "comment", "Spoke once, briefly").await;
+    press(c, &format!("/plans/{plan}/progress")).await;
+    wait_for_text(c, "main .notice", "Progress recorded").await;
+    let chart = c.find(Locator::Css("figure.chart svg")).await.unwrap().html(false).await.unwrap();
+    assert!(chart.contains("6/10"), "the rating is on the chart: {chart}");
+    shot("plan.png").await;
+
+    // A thought record assigned as homework.
+    c.goto(&app.url(&format!("/clients/{client}/homework/new"))).await.unwrap();
+    expect_heading(c, "Assign homework").await;
+    c.find(Locator::Id("source")).await.unwrap().select_by_value("library:thought_record").await.unwrap();
+    fill(c, "instructions", HOMEWORK).await;
+    press(c, &format!("/clients/{client}/homework")).await;
+    expect_heading(c, "Thought record (seven columns)").await;
+    let homework = path_id(c, "/homework/").await;
+    c.goto(&app.url(&format!("/clients/{client}"))).await.unwrap();
+    expect_heading(c, "Mo").await;
+    let page = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    for listed in ["Initial formulation", HYPOTHESIS, "Return to team meetings", "Thought record (seven columns)"] {
+        assert!(page.contains(listed), "{listed:?} is on the client's page");
+    }
+    shot("client-dashboard.png").await;
+
+    // Every read and write above is in the audit log, by Ann, on the right
+    // record; nothing she typed is in the database in the clear.
+    let ann = app.app.store().account_by_email("ann.clients@example.org").await.unwrap().unwrap().id.to_string();
+    let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
+    let logged = |action: &str, target: &str| {
+        events.iter().any(|e| {
+            e.fields.action == action
+                && e.fields.actor_id.as_deref() == Some(ann.as_str())
+                && e.fields.target_id.as_deref() == Some(target)
+        })
+    };
+    for (action, target) in [
+        ("client.create", &client),
+        ("client.read", &client),
+        ("client.update", &client),
+        ("client.history", &client),
+        ("note.create", &note),
+        ("note.update", &note),
+        ("note.sign", &note),
+        ("note.addendum", &note),
+        ("note.read", &note),
+        ("formulation.create", &formulation),
+        ("formulation.read", &formulation),
+        ("formulation.update", &formulation),
+        ("formulation.history", &formulation),
+        ("hypothesis.create", &hypothesis),
+        ("hypothesis.read", &hypothesis),
+        ("plan.create", &plan),
+        ("plan.read", &plan),
+        ("plan.sign", &plan),
+        ("plan.progress_read", &plan),
+        ("homework.assign", &homework),
+        ("homework.read", &homework),
+    ] {
+        assert!(logged(action, target), "no {action} of {target} by Ann");
+    }
+    let by_ann = |action: &str| {
+        events.iter().any(|e| e.fields.action == action && e.fields.actor_id.as_deref() == Some(ann.as_str()))
+    };
+    for action in
+        ["plan.progress_record", "note.list", "formulation.list", "hypothesis.list", "plan.list", "homework.list"]
+    {
+        assert!(by_ann(action), "no {action} by Ann");
+    }
+    let dump = app.db.raw_dump();
+    let typed = FORMULATION.iter().chain(PLAN.iter()).map(|(_, v)| *v).filter(|v| v.len() > 12);
+    for text in typed.chain([
+        HYPOTHESIS,
+        HOMEWORK,
+        "Stayed silent in the team meeting",
+        "Morgan Fairweather",
+        "Calm, good eye contact",
+    ]) {
+        assert!(!cbt_testkit::dump_holds(&dump, text.as_bytes()), "{text:?} is in a raw dump");
+    }
 
     // The corrected form's first answer was a 422: expected, not an error.
     let errors: Vec<String> =

@@ -1,0 +1,69 @@
+//! The client dashboard: the client with every record kept about them
+//! (session notes, formulations, hypotheses, treatment plans and their
+//! progress, homework), read at once and audited in one transaction: one
+//! event for the client and one per kind of record listed.
+
+use cbt_domain::account::Account;
+use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
+use cbt_domain::formulation::Formulation;
+use cbt_domain::homework::Homework;
+use cbt_domain::hypothesis::Hypothesis;
+use cbt_domain::ids::ClientId;
+use cbt_domain::record::ClinicalRecord;
+use cbt_domain::session_note::SessionNote;
+use cbt_domain::treatment_plan::{GoalProgress, TreatmentPlan};
+
+use crate::clients::Client;
+use crate::records::Record;
+use crate::{App, AppError};
+
+/// Everything on the client's page, each list newest first.
+#[derive(Debug)]
+pub struct ClientDashboard {
+    pub client: Client,
+    pub notes: Vec<Record<SessionNote>>,
+    pub formulations: Vec<Record<Formulation>>,
+    pub hypotheses: Vec<Record<Hypothesis>>,
+    pub plans: Vec<Record<TreatmentPlan>>,
+    pub progress: Vec<Record<GoalProgress>>,
+    pub homework: Vec<Record<Homework>>,
+}
+
+impl App {
+    /// Opens one of the therapist's clients with all their records.
+    pub async fn client_dashboard(
+        &self,
+        account: &Account,
+        id: ClientId,
+        ctx: &RequestContext,
+    ) -> Result<ClientDashboard, AppError> {
+        let me = Self::clinician(account)?;
+        let stored = self.store.client(me, id).await?.ok_or(AppError::NotFound)?;
+        let dashboard = ClientDashboard {
+            client: self.open_client(stored).await?,
+            notes: self.client_records(me, id).await?,
+            formulations: self.client_records(me, id).await?,
+            hypotheses: self.client_records(me, id).await?,
+            plans: self.client_records(me, id).await?,
+            progress: self.client_records(me, id).await?,
+            homework: self.client_records(me, id).await?,
+        };
+        let reads = [
+            (AuditAction::ClientRead, TargetKind::Client, Some(id.as_uuid())),
+            (SessionNote::ACTIONS.list, SessionNote::TARGET, None),
+            (Formulation::ACTIONS.list, Formulation::TARGET, None),
+            (Hypothesis::ACTIONS.list, Hypothesis::TARGET, None),
+            (TreatmentPlan::ACTIONS.list, TreatmentPlan::TARGET, None),
+            (GoalProgress::ACTIONS.list, GoalProgress::TARGET, None),
+            (Homework::ACTIONS.list, Homework::TARGET, None),
+        ];
+        let mut tx = self.store.begin().await?;
+        for (action, kind, target) in reads {
+            let event =
+                self.event(Actor::Account(me), action, AuditTarget { kind, id: target }, AuditOutcome::Success, ctx);
+            self.audit(&mut tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(dashboard)
+    }
+}
