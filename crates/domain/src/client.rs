@@ -13,6 +13,7 @@ time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 /// Where a client is in their care.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientStatus {
     #[default]
@@ -47,6 +48,7 @@ impl ClientStatus {
 
 /// A diagnosis: the therapist's words and, optionally, its ICD-10 code.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Diagnosis {
     pub description: String,
@@ -56,6 +58,7 @@ pub struct Diagnosis {
 
 /// Everything about a client that is PHI. Sealed as one document.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClientDetails {
     pub full_name: String,

@@ -17,6 +17,7 @@ pub const EXAMPLES_MAX: usize = 6;
 
 /// One worked example of the cognitive model.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ThoughtExample {
     #[serde(default)]
@@ -54,6 +55,7 @@ impl ThoughtExample {
 
 /// Judith Beck's cognitive conceptualisation diagram, as text.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BeckConceptualisation {
     #[serde(default)]
@@ -70,6 +72,7 @@ pub struct BeckConceptualisation {
 
 /// The 5 Ps.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FivePs {
     #[serde(default)]
@@ -99,6 +102,7 @@ impl FivePs {
 
 /// A case formulation. All of it is PHI.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Formulation {
     /// e.g. "Initial formulation", "Revised after session 8".

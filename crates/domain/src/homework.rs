@@ -15,6 +15,7 @@ use crate::validation::{FieldError, FieldErrors};
 
 /// How one worksheet field is answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerKind {
     /// One line.
@@ -28,6 +29,7 @@ pub enum AnswerKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorksheetField {
     /// Stable within the worksheet: answers are kept under it.
@@ -38,6 +40,7 @@ pub struct WorksheetField {
 
 /// A worksheet: its title, what it is for, and its fields.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Worksheet {
     pub title: String,
@@ -249,6 +252,7 @@ impl Worksheet {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HomeworkStatus {
     #[default]
@@ -286,6 +290,7 @@ impl HomeworkStatus {
 
 /// Homework: a worksheet assigned to a client, and what came back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Homework {
     /// A copy of the worksheet as assigned.

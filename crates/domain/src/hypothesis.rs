@@ -12,6 +12,7 @@ use crate::record::{ClinicalRecord, Link, RecordActions, check_required};
 use crate::validation::{FieldError, FieldErrors};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HypothesisStatus {
     #[default]
@@ -48,6 +49,7 @@ impl HypothesisStatus {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceDirection {
     #[default]
@@ -57,6 +59,7 @@ pub enum EvidenceDirection {
 
 /// One piece of evidence.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     #[serde(default)]
@@ -72,6 +75,7 @@ pub const EVIDENCE_SOURCES: &[&str] = &["session_note", "assessment"];
 
 /// A working hypothesis. All of it is PHI.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Hypothesis {
     pub statement: String,

@@ -12,6 +12,7 @@ use crate::validation::{FieldError, FieldErrors};
 time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Modality {
     #[default]
@@ -21,6 +22,7 @@ pub enum Modality {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Attendance {
     #[default]
@@ -32,6 +34,7 @@ pub enum Attendance {
 
 /// The note's body, by format, each with its own sections.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "format", rename_all = "snake_case", deny_unknown_fields)]
 pub enum NoteBody {
     Soap {
@@ -117,6 +120,7 @@ impl NoteBody {
 
 /// A session note. All of it is PHI, sealed as one document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SessionNote {
     #[serde(with = "iso_date")]
@@ -248,6 +252,7 @@ pub fn validated_addendum(text: &str) -> Result<String, FieldErrors> {
 /// note's body, so exports and AI drafting, which read only the note,
 /// cannot include them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PsychotherapyNote {
     /// The session note it belongs to.

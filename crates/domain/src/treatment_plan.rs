@@ -13,6 +13,7 @@ use crate::record::{ClinicalRecord, Link, RecordActions, check_required, check_t
 use crate::validation::{FieldError, FieldErrors};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PlanStatus {
     #[default]
@@ -48,6 +49,7 @@ impl PlanStatus {
 /// A SMART goal: specific (`description`), measurable (`measure`,
 /// `target`), time-bound (`target_date`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Goal {
     /// Stable within the plan: progress ratings refer to it. Given on
@@ -78,6 +80,7 @@ impl Goal {
 
 /// A treatment plan. All of it is PHI.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TreatmentPlan {
     pub title: String,
@@ -190,6 +193,7 @@ impl ClinicalRecord for TreatmentPlan {
 /// A progress rating of one goal of a plan, on a 0–10 scale (10: goal
 /// reached). One record per rating: ratings accumulate over time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GoalProgress {
     pub plan: RecordId,

@@ -7,15 +7,16 @@ use axum::http::StatusCode;
 use cbt_app::clients::{Client, ClientQuery, ClientSort, ClientVersion};
 use cbt_domain::client::{ClientDetails, ClientStatus};
 use cbt_domain::ids::ClientId;
-use cbt_domain::validation::{FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use crate::api::{Page, PageParams, Paging, Saved};
 use crate::auth::{ApiCaller, Ctx};
 use crate::error::id_or_404;
 use crate::{WebError, WebState};
 
 /// Wire type of one client.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ClientBody {
     id: String,
     version: i64,
@@ -40,7 +41,8 @@ impl From<Client> for ClientBody {
     }
 }
 
-#[derive(Serialize)]
+/// One version of a client's details.
+#[derive(Serialize, ToSchema)]
 pub struct VersionBody {
     version: i64,
     changed_by: String,
@@ -59,45 +61,23 @@ impl From<ClientVersion> for VersionBody {
     }
 }
 
-/// A list answer: the items and how many there are.
-#[derive(Serialize)]
-pub struct Page<T> {
-    items: Vec<T>,
-    total: usize,
-}
-
-impl<T> Page<T> {
-    pub(crate) fn of(items: Vec<T>) -> Self {
-        Self { total: items.len(), items }
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     search: Option<String>,
     status: Option<String>,
     sort: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A change to a client's details.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
     /// The version the change is based on.
     version: i64,
     details: ClientDetails,
-}
-
-#[derive(Serialize)]
-pub struct Created {
-    id: String,
-    version: i64,
-}
-
-fn invalid(field: &'static str, message: &str) -> WebError {
-    let mut errors = FieldErrors::default();
-    errors.push(FieldError::new(field, message));
-    WebError::Invalid(errors)
 }
 
 pub async fn list(
@@ -110,18 +90,19 @@ pub async fn list(
         None => None,
         Some(code) => Some(
             ClientStatus::from_code(code)
-                .ok_or_else(|| invalid("status", "Use one of: active, on_hold, discharged."))?,
+                .ok_or_else(|| WebError::invalid("status", "Use one of: active, on_hold, discharged."))?,
         ),
     };
     let sort = match params.sort.as_deref().unwrap_or("name") {
         "name" => ClientSort::Name,
         "updated" => ClientSort::RecentlyUpdated,
         "newest" => ClientSort::Newest,
-        _ => return Err(invalid("sort", "Use one of: name, updated, newest.")),
+        _ => return Err(WebError::invalid("sort", "Use one of: name, updated, newest.")),
     };
+    let page = PageParams { limit: params.limit, offset: params.offset };
     let query = ClientQuery { search: params.search, status, sort };
     let clients = state.app.clients(&account, &query, &ctx).await?;
-    Ok(Json(Page::of(clients.into_iter().map(ClientBody::from).collect())))
+    Ok(Json(Page::of(clients, &page, ClientBody::from)?))
 }
 
 pub async fn create(
@@ -129,9 +110,9 @@ pub async fn create(
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
     Json(details): Json<ClientDetails>,
-) -> Result<(StatusCode, Json<Created>), WebError> {
+) -> Result<(StatusCode, Json<Saved>), WebError> {
     let id = state.app.create_client(&account, details, &ctx).await?;
-    Ok((StatusCode::CREATED, Json(Created { id: id.to_string(), version: 1 })))
+    Ok((StatusCode::CREATED, Json(Saved { id: id.to_string(), version: 1 })))
 }
 
 pub async fn show(
@@ -150,10 +131,10 @@ pub async fn update(
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
     Json(body): Json<UpdateBody>,
-) -> Result<Json<Created>, WebError> {
+) -> Result<Json<Saved>, WebError> {
     let id = id_or_404::<ClientId>(&id)?;
     let version = state.app.update_client(&account, id, body.version, body.details, &ctx).await?;
-    Ok(Json(Created { id: id.to_string(), version }))
+    Ok(Json(Saved { id: id.to_string(), version }))
 }
 
 pub async fn history(
@@ -161,7 +142,8 @@ pub async fn history(
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
+    Query(page): Paging,
 ) -> Result<Json<Page<VersionBody>>, WebError> {
     let versions = state.app.client_history(&account, id_or_404::<ClientId>(&id)?, &ctx).await?;
-    Ok(Json(Page::of(versions.into_iter().map(VersionBody::from).collect())))
+    Ok(Json(Page::of(versions, &page, VersionBody::from)?))
 }

@@ -53,6 +53,13 @@ pub enum WebError {
     Internal(String),
 }
 
+impl WebError {
+    /// One field's problem.
+    pub fn invalid(field: &'static str, message: &str) -> Self {
+        WebError::Invalid(cbt_domain::validation::FieldError::new(field, message).into())
+    }
+}
+
 impl From<AppError> for WebError {
     fn from(e: AppError) -> Self {
         match e {
@@ -212,14 +219,17 @@ struct ErrorPage<'a> {
     request_id: String,
 }
 
-#[derive(Serialize)]
-struct FieldProblem<'a> {
+/// One field's problem: the field as named in the body, and what to fix.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct FieldProblem<'a> {
     field: &'a str,
     message: &'a str,
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error answer (RFC 9457 problem details). Never holds PHI: `detail`
+/// and `errors` say what is wrong, not what was sent.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     title: &'a str,

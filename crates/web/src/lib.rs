@@ -12,6 +12,7 @@
 
 mod account_pages;
 mod api;
+mod api_doc;
 mod assets;
 pub mod auth;
 mod client_address;
@@ -127,7 +128,10 @@ pub fn router(
         google,
         pending: google_pages::PendingSigner::new(csrf_secret),
     };
+    let (api_routes, api_document) = api::routes().finish();
     let routes = Router::new()
+        .merge(api_routes)
+        .route("/api/openapi.json", api::openapi_json(&api_document))
         .route("/signup", get(account_pages::sign_up_form).post(account_pages::sign_up))
         .route("/verify-email", get(account_pages::verify_email))
         .route("/login", get(account_pages::sign_in_form).post(account_pages::sign_in))
@@ -193,42 +197,6 @@ pub fn router(
         .route("/privacy", get(pages::privacy))
         .route("/security", get(pages::security))
         .route("/cookies", get(pages::cookies))
-        .route("/api/v1/me", get(api::me))
-        .route("/api/v1/clients", get(client_api::list).post(client_api::create))
-        .route("/api/v1/clients/{id}", get(client_api::show).put(client_api::update))
-        .route("/api/v1/clients/{id}/history", get(client_api::history))
-        .route("/api/v1/clients/{id}/notes", get(note_api::list).post(note_api::create))
-        .route("/api/v1/notes/{id}", get(note_api::show).put(note_api::update))
-        .route("/api/v1/notes/{id}/sign", post(note_api::sign))
-        .route("/api/v1/notes/{id}/addenda", post(note_api::add_addendum))
-        .route("/api/v1/notes/{id}/history", get(note_api::history))
-        .route("/api/v1/notes/{id}/private", get(note_api::private_note).put(note_api::save_private_note))
-        .route(
-            "/api/v1/clients/{id}/formulations",
-            get(record_api::list::<Formulation>).post(record_api::create::<Formulation>),
-        )
-        .route("/api/v1/formulations/{id}", get(record_api::show::<Formulation>).put(record_api::update::<Formulation>))
-        .route("/api/v1/formulations/{id}/history", get(record_api::history::<Formulation>))
-        .route(
-            "/api/v1/clients/{id}/hypotheses",
-            get(record_api::list::<Hypothesis>).post(record_api::create::<Hypothesis>),
-        )
-        .route("/api/v1/hypotheses/{id}", get(record_api::show::<Hypothesis>).put(record_api::update::<Hypothesis>))
-        .route("/api/v1/hypotheses/{id}/history", get(record_api::history::<Hypothesis>))
-        .route(
-            "/api/v1/clients/{id}/plans",
-            get(record_api::list::<TreatmentPlan>).post(record_api::create::<TreatmentPlan>),
-        )
-        .route("/api/v1/plans/{id}", get(record_api::show::<TreatmentPlan>).put(record_api::update::<TreatmentPlan>))
-        .route("/api/v1/plans/{id}/history", get(record_api::history::<TreatmentPlan>))
-        .route("/api/v1/plans/{id}/sign", post(record_api::sign::<TreatmentPlan>))
-        .route("/api/v1/plans/{id}/addenda", post(record_api::add_addendum::<TreatmentPlan>))
-        .route("/api/v1/plans/{id}/progress", get(record_api::progress).post(record_api::rate_goal))
-        .route("/api/v1/clients/{id}/homework", get(record_api::list::<Homework>).post(record_api::assign_homework))
-        .route("/api/v1/homework/{id}", get(record_api::show::<Homework>).put(record_api::update::<Homework>))
-        .route("/api/v1/homework/{id}/history", get(record_api::history::<Homework>))
-        .route("/api/v1/worksheets", get(record_api::worksheets).post(record_api::create_worksheet))
-        .route("/api/v1/worksheets/{id}", get(record_api::show_worksheet).put(record_api::update_worksheet))
         .route("/account/tokens", post(account_pages::create_access_token))
         .route("/account/tokens/{id}/revoke", post(account_pages::revoke_access_token))
         .route("/healthz", get(health::healthz))

@@ -6,7 +6,7 @@
 //! answers 404 like a missing one.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cbt_app::records::{Record, RecordVersion};
 use cbt_domain::homework::Worksheet;
@@ -15,13 +15,90 @@ use cbt_domain::record::ClinicalRecord;
 use cbt_domain::treatment_plan::GoalProgress;
 use serde::{Deserialize, Serialize};
 use time::Date;
+use utoipa::ToSchema;
+use utoipa::openapi::path::HttpMethod::{Get, Post, Put};
 
+use crate::api::{Page, Paging, Saved};
+use crate::api_doc::{ApiRoutes, Doc, Wire};
 use crate::auth::{ApiCaller, Ctx};
-use crate::client_api::{Page, rfc3339};
+use crate::client_api::rfc3339;
 use crate::error::id_or_404;
 use crate::{WebError, WebState};
 
-#[derive(Serialize)]
+/// A record kind's routes: `/api/v1/{plural}/{id}` to read and change,
+/// its history, and `/sign` and `/addenda` for kinds that are signed;
+/// `/api/v1/clients/{id}/{plural}` to list. `name` is what a therapist
+/// calls one.
+pub fn kind<T: ClinicalRecord + ToSchema>(api: ApiRoutes, plural: &'static str, name: &'static str) -> ApiRoutes {
+    let path = |tail: &str| format!("/api/v1/{plural}/{{id}}{tail}");
+    let id = |verb: &str| format!("{verb}_{}", T::KIND);
+    let body = || Wire::generic::<RecordBody<T>, T>(format!("{}Record", T::name()));
+    let api = api
+        .route(
+            Get,
+            &format!("/api/v1/clients/{{id}}/{plural}"),
+            list::<T>,
+            Doc::new(format!("list_{plural}"), plural, format!("A client's {name} records.")).lists(body()),
+        )
+        .route(
+            Get,
+            &path(""),
+            show::<T>,
+            Doc::new(id("show"), plural, format!("One {name}.")).answers(200, "The record.", body()),
+        )
+        .route(
+            Put,
+            &path(""),
+            update::<T>,
+            Doc::new(id("update"), plural, format!("Changes a {name} (a new version; refused once signed)."))
+                .body(Wire::generic::<Update<T>, T>(format!("{}Update", T::name())))
+                .answers(200, "Saved as a new version.", Wire::of::<Saved>())
+                .versioned(),
+        )
+        .route(
+            Get,
+            &path("/history"),
+            history::<T>,
+            Doc::new(id("history_of"), plural, format!("Every version of a {name}, newest first."))
+                .lists(Wire::generic::<VersionBody<T>, T>(format!("{}Version", T::name()))),
+        );
+    if T::ACTIONS.sign.is_none() {
+        return api;
+    }
+    api.route(
+        Post,
+        &path("/sign"),
+        sign::<T>,
+        Doc::new(id("sign"), plural, format!("Signs a {name}: it is locked, later changes are addenda."))
+            .body(Wire::of::<Sign>())
+            .answers(200, "Signed (a new version).", Wire::of::<Saved>())
+            .versioned(),
+    )
+    .route(
+        Post,
+        &path("/addenda"),
+        add_addendum::<T>,
+        Doc::new(id("add_addendum_to"), plural, format!("Adds a dated addendum below a signed {name}."))
+            .body(Wire::of::<NewAddendum>())
+            .answers(201, "Added.", Wire::of::<Saved>())
+            .versioned(),
+    )
+}
+
+/// `POST /api/v1/clients/{id}/{plural}`: a kind written as it is sent.
+pub fn creatable<T: ClinicalRecord + ToSchema>(api: ApiRoutes, plural: &'static str, name: &'static str) -> ApiRoutes {
+    api.route(
+        Post,
+        &format!("/api/v1/clients/{{id}}/{plural}"),
+        create::<T>,
+        Doc::new(format!("create_{}", T::KIND), plural, format!("Writes a new {name} (a draft)."))
+            .body(Wire::of::<T>())
+            .answers(201, "Written.", Wire::of::<Saved>()),
+    )
+}
+
+/// A dated, attributed addition below a signed record.
+#[derive(Serialize, ToSchema)]
 pub struct AddendumBody {
     id: String,
     text: String,
@@ -29,8 +106,8 @@ pub struct AddendumBody {
     added_at: String,
 }
 
-/// Wire type of one record of kind `T`.
-#[derive(Serialize)]
+/// One record: its content, whether it is signed, and its addenda.
+#[derive(Serialize, ToSchema)]
 pub struct RecordBody<T: Serialize> {
     id: String,
     client_id: String,
@@ -70,7 +147,8 @@ impl<T: ClinicalRecord> From<Record<T>> for RecordBody<T> {
     }
 }
 
-#[derive(Serialize)]
+/// One version of a record, as it was saved.
+#[derive(Serialize, ToSchema)]
 pub struct VersionBody<T: Serialize> {
     version: i64,
     changed_by: String,
@@ -91,29 +169,26 @@ impl<T: ClinicalRecord> From<RecordVersion<T>> for VersionBody<T> {
     }
 }
 
-#[derive(Deserialize)]
+/// A change: the new content, and the version it is based on.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Update<T> {
     version: i64,
     content: T,
 }
 
-#[derive(Deserialize)]
+/// Signs the version that was read (409 if someone saved since).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sign {
     version: i64,
 }
 
-#[derive(Deserialize)]
+/// The text of an addendum.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAddendum {
     text: String,
-}
-
-#[derive(Serialize)]
-pub struct Saved {
-    id: String,
-    version: i64,
 }
 
 pub async fn list<T: ClinicalRecord>(
@@ -121,9 +196,10 @@ pub async fn list<T: ClinicalRecord>(
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
     Path(client): Path<String>,
+    Query(page): Paging,
 ) -> Result<Json<Page<RecordBody<T>>>, WebError> {
     let records = state.app.records_of::<T>(&account, id_or_404::<ClientId>(&client)?, &ctx).await?;
-    Ok(Json(Page::of(records.into_iter().map(RecordBody::from).collect())))
+    Ok(Json(Page::of(records, &page, RecordBody::from)?))
 }
 
 pub async fn create<T: ClinicalRecord>(
@@ -187,13 +263,14 @@ pub async fn history<T: ClinicalRecord>(
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
     Path(id): Path<String>,
+    Query(page): Paging,
 ) -> Result<Json<Page<VersionBody<T>>>, WebError> {
     let versions = state.app.record_history::<T>(&account, id_or_404::<RecordId>(&id)?, &ctx).await?;
-    Ok(Json(Page::of(versions.into_iter().map(VersionBody::from).collect())))
+    Ok(Json(Page::of(versions, &page, VersionBody::from)?))
 }
 
 /// A progress rating as sent: the plan is the one in the path.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRating {
     goal: u32,
@@ -222,13 +299,14 @@ pub async fn progress(
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
     Path(plan): Path<String>,
+    Query(page): Paging,
 ) -> Result<Json<Page<RecordBody<GoalProgress>>>, WebError> {
     let ratings = state.app.progress_of(&account, id_or_404::<RecordId>(&plan)?, &ctx).await?;
-    Ok(Json(Page::of(ratings.into_iter().map(RecordBody::from).collect())))
+    Ok(Json(Page::of(ratings, &page, RecordBody::from)?))
 }
 
 /// Homework as assigned: a worksheet (`library:<key>` or `custom:<id>`).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewHomework {
     source: String,
@@ -250,7 +328,8 @@ pub async fn assign_homework(
     Ok((StatusCode::CREATED, Json(Saved { id: id.to_string(), version: 1 })))
 }
 
-#[derive(Serialize)]
+/// A worksheet: of the library (version 0) or the caller's own.
+#[derive(Serialize, ToSchema)]
 pub struct WorksheetBody {
     /// `library:<key>` or `custom:<id>`: what homework is assigned from.
     source: String,
@@ -263,6 +342,7 @@ pub async fn worksheets(
     State(state): State<WebState>,
     ApiCaller(account): ApiCaller,
     Ctx(ctx): Ctx,
+    Query(page): Paging,
 ) -> Result<Json<Page<WorksheetBody>>, WebError> {
     let mut items: Vec<WorksheetBody> = cbt_domain::homework::library()
         .into_iter()
@@ -279,7 +359,7 @@ pub async fn worksheets(
             worksheet: c.worksheet.expose().clone(),
         });
     }
-    Ok(Json(Page::of(items)))
+    Ok(Json(Page::of(items, &page, |w| w)?))
 }
 
 pub async fn create_worksheet(

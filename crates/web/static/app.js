@@ -54,3 +54,11 @@ document.documentElement.classList.add("js");
 
   form.addEventListener("input", () => { say("Unsaved changes…"); schedule(3000); });
 })();
+
+// Confirmation before what cannot be undone (signing locks a record,
+// revoking ends a sign-in): forms marked data-confirm ask first. Without
+// this file the form still works; the server never depends on it.
+document.addEventListener("submit", (event) => {
+  const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+  if (message && !window.confirm(message)) event.preventDefault();
+});

@@ -94,6 +94,35 @@ async fn press(c: &fantoccini::Client, form_action: &str) {
     }
 }
 
+/// Clicks `button`, expects a confirmation naming `asks`, and answers it.
+async fn answer_confirmation(c: &fantoccini::Client, button: &fantoccini::elements::Element, asks: &str, yes: bool) {
+    button.clone().click().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let question = loop {
+        if let Ok(text) = c.get_alert_text().await {
+            break text;
+        }
+        assert!(std::time::Instant::now() < deadline, "no confirmation was asked");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    };
+    assert!(question.contains(asks), "{question}");
+    if yes { c.accept_alert().await.unwrap() } else { c.dismiss_alert().await.unwrap() }
+}
+
+/// Like [`press`], for a form that asks for confirmation first: says no
+/// (nothing happens), then yes.
+async fn press_confirmed(c: &fantoccini::Client, form_action: &str, asks: &str) {
+    let button = c.find(Locator::Css(&format!("form[action='{form_action}'] button[type=submit]"))).await.unwrap();
+    answer_confirmation(c, &button, asks, false).await;
+    assert!(button.tag_name().await.is_ok(), "declining kept the page");
+    answer_confirmation(c, &button, asks, true).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while button.tag_name().await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "submitting {form_action} did not leave the page");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 /// Waits until the page's heading is `expected`: after a click the old
 /// page may still be there (or go stale under our hands) for a moment.
 async fn expect_heading(c: &fantoccini::Client, expected: &str) {
@@ -279,7 +308,8 @@ async fn add_find_change_a_client_and_read_its_history() {
     expect_heading(c, "Session note draft").await;
     let kept = c.find(Locator::Id("objective")).await.unwrap().prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("Calm, good eye contact"), "autosaved");
-    c.find(Locator::Css("form.sign-form button")).await.unwrap().click().await.unwrap();
+    let note = path_id(c, "/notes/").await;
+    press_confirmed(c, &format!("/notes/{note}/sign"), "locked").await;
     wait_for_text(c, "main .notice", "Signed").await;
     fill(c, "text", "Client emailed: the meeting went ahead").await;
     c.find(Locator::Css("form[action$='/addenda'] button")).await.unwrap().click().await.unwrap();
@@ -287,7 +317,6 @@ async fn add_find_change_a_client_and_read_its_history() {
     let signed_note = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
     assert!(signed_note.contains("Calm, good eye contact"), "the autosaved text was signed");
     shot("note-signed.png").await;
-    let note = path_id(c, "/notes/").await;
     let client = client_id(c).await;
 
     // A formulation, and its diagram.
@@ -342,7 +371,7 @@ async fn add_find_change_a_client_and_read_its_history() {
     press(c, &format!("/clients/{client}/plans")).await;
     expect_heading(c, "Return to team meetings").await;
     let plan = path_id(c, "/plans/").await;
-    press(c, &format!("/plans/{plan}/sign")).await;
+    press_confirmed(c, &format!("/plans/{plan}/sign"), "Sign this treatment plan?").await;
     wait_for_text(c, "main .notice", "Signed").await;
     fill_named(c, "rating", "6").await;
     fill_named(c, "comment", "Spoke once, briefly").await;
@@ -475,7 +504,8 @@ async fn sign_up_verify_enrol_totp_and_revoke_from_another_browser() {
     let mut revoked = false;
     for row in rows {
         if !row.text().await.unwrap().contains("(this device)") {
-            row.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+            let button = row.find(Locator::Css("button")).await.unwrap();
+            answer_confirmation(&other.client, &button, "Sign out that browser?", true).await;
             revoked = true;
             break;
         }

@@ -34,6 +34,7 @@ mod cross_account;
 mod encryption;
 mod errors;
 mod headers;
+mod openapi;
 mod postgres_tls;
 mod session_notes;
 mod startup;

@@ -51,14 +51,14 @@ async fn note_lifecycle(db: Option<TestDatabase>) {
     // Autosave: each save is a version.
     for (version, text) in [(1, "Described intrusive"), (2, CANARY)] {
         let r = api(&app, &token, reqwest::Method::PUT, &note)
-            .json(&json!({"version": version, "note": soap(text)}))
+            .json(&json!({"version": version, "content": soap(text)}))
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
     }
     let r = api(&app, &token, reqwest::Method::PUT, &note)
-        .json(&json!({"version": 2, "note": soap("from a stale tab")}))
+        .json(&json!({"version": 2, "content": soap("from a stale tab")}))
         .send()
         .await
         .unwrap();
@@ -73,7 +73,7 @@ async fn note_lifecycle(db: Option<TestDatabase>) {
     let r = api(&app, &token, reqwest::Method::POST, &sign).json(&json!({"version": 3})).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let r = api(&app, &token, reqwest::Method::PUT, &note)
-        .json(&json!({"version": 4, "note": soap("changed after signing")}))
+        .json(&json!({"version": 4, "content": soap("changed after signing")}))
         .send()
         .await
         .unwrap();
@@ -88,8 +88,8 @@ async fn note_lifecycle(db: Option<TestDatabase>) {
 
     let body: Value = api(&app, &token, reqwest::Method::GET, &note).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["signed"], true);
-    assert_eq!(body["note"]["body"]["subjective"], CANARY);
-    assert_eq!(body["note"]["body"]["format"], "soap");
+    assert_eq!(body["content"]["body"]["subjective"], CANARY);
+    assert_eq!(body["content"]["body"]["format"], "soap");
     assert_eq!(body["addenda"][0]["text"], ADDENDUM);
     let list: Value = api(&app, &token, reqwest::Method::GET, &notes).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["total"], 1);
@@ -99,7 +99,7 @@ async fn note_lifecycle(db: Option<TestDatabase>) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|v| v["note"]["body"]["subjective"].as_str().unwrap())
+        .map(|v| v["content"]["body"]["subjective"].as_str().unwrap())
         .collect();
     assert_eq!(texts, vec!["", "Described intrusive", CANARY, CANARY], "every save and the signature");
 
@@ -136,7 +136,7 @@ async fn foreign_notes_are_not_found(db: Option<TestDatabase>) {
         (reqwest::Method::GET, format!("/api/v1/clients/{client}/notes"), json!(null)),
         (reqwest::Method::POST, format!("/api/v1/clients/{client}/notes"), soap("Planted")),
         (reqwest::Method::GET, format!("/api/v1/notes/{id}"), json!(null)),
-        (reqwest::Method::PUT, format!("/api/v1/notes/{id}"), json!({"version": 1, "note": soap("Taken")})),
+        (reqwest::Method::PUT, format!("/api/v1/notes/{id}"), json!({"version": 1, "content": soap("Taken")})),
         (reqwest::Method::POST, format!("/api/v1/notes/{id}/sign"), json!({"version": 1})),
         (reqwest::Method::POST, format!("/api/v1/notes/{id}/addenda"), json!({"text": "Planted"})),
         (reqwest::Method::GET, format!("/api/v1/notes/{id}/history"), json!(null)),
