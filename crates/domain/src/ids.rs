@@ -7,6 +7,14 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// What every typed id is: a UUID under a name of its own. Lets code that
+/// is the same for every kind of id (a store's row of a sealed document)
+/// be written once.
+pub trait TypedId: Copy + Send + Sync + 'static {
+    fn from_uuid(id: Uuid) -> Self;
+    fn as_uuid(&self) -> Uuid;
+}
+
 /// Declares a typed UUID id.
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -27,6 +35,16 @@ macro_rules! uuid_id {
             }
 
             pub fn as_uuid(&self) -> uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl $crate::ids::TypedId for $name {
+            fn from_uuid(id: uuid::Uuid) -> Self {
+                Self(id)
+            }
+
+            fn as_uuid(&self) -> uuid::Uuid {
                 self.0
             }
         }

@@ -18,10 +18,12 @@ use uuid::Uuid;
 
 use crate::{StoredDataKey, WrappedKey};
 
-/// A client as stored: ids and times in the clear, everything else sealed.
+/// A sealed document of an account that is not a clinical record (a
+/// client, a custom worksheet): ids and times in the clear, everything
+/// else sealed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredClient {
-    pub id: ClientId,
+pub struct StoredDocument<Id> {
+    pub id: Id,
     pub account: AccountId,
     /// 1 for the first save, one more for each change.
     pub version: i64,
@@ -29,6 +31,9 @@ pub struct StoredClient {
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
+
+/// A client as stored; every version is kept (`StoredClientVersion`).
+pub type StoredClient = StoredDocument<ClientId>;
 
 /// One saved version of a client, kept forever.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,15 +85,7 @@ pub struct StoredAddendum {
 /// A therapist's custom worksheet as stored: the content sealed. Not a
 /// clinical record (no client), so no versions: homework keeps its own
 /// copy of the worksheet it assigned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredWorksheet {
-    pub id: WorksheetId,
-    pub account: AccountId,
-    pub version: i64,
-    pub sealed: Vec<u8>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
+pub type StoredWorksheet = StoredDocument<WorksheetId>;
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

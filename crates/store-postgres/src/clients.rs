@@ -1,47 +1,14 @@
-//! Clients and their versions on PostgreSQL (see migration 0007). Every
-//! query takes the account: an unscoped read cannot be written.
+//! Clients' versions on PostgreSQL (see migration 0007; the client rows
+//! are documents, `documents.rs`). Every query takes the account: an
+//! unscoped read cannot be written.
 
 use cbt_domain::AccountId;
 use cbt_domain::ids::ClientId;
 use cbt_ports::{StoreError, StoredClient, StoredClientVersion};
-use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Row};
 
 use crate::backend;
-
-const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
-
-fn client(r: &PgRow) -> Result<StoredClient, StoreError> {
-    Ok(StoredClient {
-        id: ClientId::from_uuid(r.try_get("id").map_err(backend)?),
-        account: AccountId::from_uuid(r.try_get("account_id").map_err(backend)?),
-        version: r.try_get("version").map_err(backend)?,
-        sealed: r.try_get("sealed").map_err(backend)?,
-        created_at: r.try_get("created_at").map_err(backend)?,
-        updated_at: r.try_get("updated_at").map_err(backend)?,
-    })
-}
-
-pub async fn client_of<'e>(
-    e: impl PgExecutor<'e>,
-    account: AccountId,
-    id: ClientId,
-) -> Result<Option<StoredClient>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM clients WHERE id = $1 AND account_id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.as_uuid())
-        .bind(account.as_uuid())
-        .fetch_optional(e)
-        .await
-        .map_err(backend)?;
-    row.as_ref().map(client).transpose()
-}
-
-pub async fn clients_of<'e>(e: impl PgExecutor<'e>, account: AccountId) -> Result<Vec<StoredClient>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM clients WHERE account_id = $1 ORDER BY created_at, id");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.as_uuid()).fetch_all(e).await.map_err(backend)?;
-    rows.iter().map(client).collect()
-}
+use crate::documents::{CLIENTS, insert_document, update_document};
 
 pub async fn client_versions<'e>(
     e: impl PgExecutor<'e>,
@@ -96,17 +63,7 @@ pub async fn insert_client(
     c: &StoredClient,
     first: &StoredClientVersion,
 ) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO clients ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(c.id.as_uuid())
-        .bind(c.account.as_uuid())
-        .bind(c.version)
-        .bind(&c.sealed)
-        .bind(c.created_at)
-        .bind(c.updated_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
+    insert_document(&mut *conn, CLIENTS, c).await?;
     insert_version(&mut *conn, c.account, first).await
 }
 
@@ -115,20 +72,7 @@ pub async fn update_client(
     c: &StoredClient,
     version: &StoredClientVersion,
 ) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE clients SET version = $1, sealed = $2, updated_at = $3 \
-         WHERE id = $4 AND account_id = $5 AND version = $6",
-    )
-    .bind(c.version)
-    .bind(&c.sealed)
-    .bind(c.updated_at)
-    .bind(c.id.as_uuid())
-    .bind(c.account.as_uuid())
-    .bind(c.version - 1)
-    .execute(&mut *conn)
-    .await
-    .map_err(backend)?;
-    if done.rows_affected() != 1 {
+    if !update_document(&mut *conn, CLIENTS, c).await? {
         return Ok(false);
     }
     insert_version(&mut *conn, c.account, version).await?;

@@ -8,8 +8,8 @@
 mod accounts;
 mod clients;
 mod data_keys;
+mod documents;
 mod records;
-mod worksheets;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -201,11 +201,11 @@ impl Store for PostgresStore {
     }
 
     async fn client(&self, account: AccountId, id: ClientId) -> Result<Option<StoredClient>, StoreError> {
-        clients::client_of(&self.pool, account, id).await
+        documents::document_of(&self.pool, documents::CLIENTS, account, id).await
     }
 
     async fn clients_of(&self, account: AccountId) -> Result<Vec<StoredClient>, StoreError> {
-        clients::clients_of(&self.pool, account).await
+        documents::documents_of(&self.pool, documents::CLIENTS, account).await
     }
 
     async fn client_versions(&self, account: AccountId, id: ClientId) -> Result<Vec<StoredClientVersion>, StoreError> {
@@ -230,11 +230,11 @@ impl Store for PostgresStore {
     }
 
     async fn worksheet(&self, account: AccountId, id: WorksheetId) -> Result<Option<StoredWorksheet>, StoreError> {
-        worksheets::worksheet_of(&self.pool, account, id).await
+        documents::document_of(&self.pool, documents::WORKSHEETS, account, id).await
     }
 
     async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError> {
-        worksheets::worksheets_of(&self.pool, account).await
+        documents::documents_of(&self.pool, documents::WORKSHEETS, account).await
     }
 
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {
@@ -445,11 +445,11 @@ impl StoreTx for PostgresTx {
     }
 
     async fn insert_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<(), StoreError> {
-        worksheets::insert_worksheet(&mut self.tx, worksheet).await
+        documents::insert_document(&mut self.tx, documents::WORKSHEETS, worksheet).await
     }
 
     async fn update_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<bool, StoreError> {
-        worksheets::update_worksheet(&mut self.tx, worksheet).await
+        documents::update_document(&mut self.tx, documents::WORKSHEETS, worksheet).await
     }
 
     async fn insert_record(&mut self, record: &StoredRecord, first: &StoredRecordVersion) -> Result<(), StoreError> {

@@ -1,0 +1,97 @@
+//! Sealed documents of an account on PostgreSQL: clients (migration 0007)
+//! and custom worksheets (0009) share one row shape, so one set of
+//! queries serves both. Every query takes the account. `table` is always
+//! one of the crate's constants, never input.
+
+use cbt_domain::AccountId;
+use cbt_domain::ids::TypedId;
+use cbt_ports::{StoreError, StoredDocument};
+use sqlx::postgres::PgRow;
+use sqlx::{PgExecutor, Row};
+
+use crate::backend;
+
+pub const CLIENTS: &str = "clients";
+pub const WORKSHEETS: &str = "worksheets";
+
+const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
+
+fn document<Id: TypedId>(r: &PgRow) -> Result<StoredDocument<Id>, StoreError> {
+    Ok(StoredDocument {
+        id: Id::from_uuid(r.try_get("id").map_err(backend)?),
+        account: AccountId::from_uuid(r.try_get("account_id").map_err(backend)?),
+        version: r.try_get("version").map_err(backend)?,
+        sealed: r.try_get("sealed").map_err(backend)?,
+        created_at: r.try_get("created_at").map_err(backend)?,
+        updated_at: r.try_get("updated_at").map_err(backend)?,
+    })
+}
+
+pub async fn document_of<'e, Id: TypedId>(
+    e: impl PgExecutor<'e>,
+    table: &'static str,
+    account: AccountId,
+    id: Id,
+) -> Result<Option<StoredDocument<Id>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = $1 AND account_id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_uuid())
+        .bind(account.as_uuid())
+        .fetch_optional(e)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(document).transpose()
+}
+
+pub async fn documents_of<'e, Id: TypedId>(
+    e: impl PgExecutor<'e>,
+    table: &'static str,
+    account: AccountId,
+) -> Result<Vec<StoredDocument<Id>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE account_id = $1 ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.as_uuid()).fetch_all(e).await.map_err(backend)?;
+    rows.iter().map(document).collect()
+}
+
+pub async fn insert_document<Id: TypedId>(
+    conn: &mut sqlx::PgConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+) -> Result<(), StoreError> {
+    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(d.id.as_uuid())
+        .bind(d.account.as_uuid())
+        .bind(d.version)
+        .bind(&d.sealed)
+        .bind(d.created_at)
+        .bind(d.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Saves `d` if the row is still at the version before it (else `false`,
+/// nothing written).
+pub async fn update_document<Id: TypedId>(
+    conn: &mut sqlx::PgConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE {table} SET version = $1, sealed = $2, updated_at = $3 \
+         WHERE id = $4 AND account_id = $5 AND version = $6"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(d.version)
+        .bind(&d.sealed)
+        .bind(d.updated_at)
+        .bind(d.id.as_uuid())
+        .bind(d.account.as_uuid())
+        .bind(d.version - 1)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,100 @@
+//! Sealed documents of an account on SQLite: clients (migration 0007) and
+//! custom worksheets (0009) share one row shape, so one set of queries
+//! serves both. Every query takes the account. `table` is always one of
+//! the crate's constants, never input.
+
+use cbt_domain::AccountId;
+use cbt_domain::ids::TypedId;
+use cbt_domain::time::unix_micros;
+use cbt_ports::{StoreError, StoredDocument};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteExecutor};
+
+use crate::accounts::{id_of, time_of};
+use crate::backend;
+
+pub const CLIENTS: &str = "clients";
+pub const WORKSHEETS: &str = "worksheets";
+
+const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
+
+fn document<Id: TypedId>(r: &SqliteRow) -> Result<StoredDocument<Id>, StoreError> {
+    let id: String = r.try_get("id").map_err(backend)?;
+    let account: String = r.try_get("account_id").map_err(backend)?;
+    Ok(StoredDocument {
+        id: Id::from_uuid(id_of(&id, "document id")?),
+        account: id_of(&account, "account id")?,
+        version: r.try_get("version").map_err(backend)?,
+        sealed: r.try_get("sealed").map_err(backend)?,
+        created_at: time_of(r.try_get("created_at").map_err(backend)?)?,
+        updated_at: time_of(r.try_get("updated_at").map_err(backend)?)?,
+    })
+}
+
+pub async fn document_of<'e, Id: TypedId>(
+    e: impl SqliteExecutor<'e>,
+    table: &'static str,
+    account: AccountId,
+    id: Id,
+) -> Result<Option<StoredDocument<Id>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = ? AND account_id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_uuid().to_string())
+        .bind(account.to_string())
+        .fetch_optional(e)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(document).transpose()
+}
+
+pub async fn documents_of<'e, Id: TypedId>(
+    e: impl SqliteExecutor<'e>,
+    table: &'static str,
+    account: AccountId,
+) -> Result<Vec<StoredDocument<Id>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE account_id = ? ORDER BY created_at, id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.to_string()).fetch_all(e).await.map_err(backend)?;
+    rows.iter().map(document).collect()
+}
+
+pub async fn insert_document<Id: TypedId>(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+) -> Result<(), StoreError> {
+    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(d.id.as_uuid().to_string())
+        .bind(d.account.to_string())
+        .bind(d.version)
+        .bind(&d.sealed)
+        .bind(unix_micros(d.created_at))
+        .bind(unix_micros(d.updated_at))
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Saves `d` if the row is still at the version before it (else `false`,
+/// nothing written).
+pub async fn update_document<Id: TypedId>(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE {table} SET version = ?, sealed = ?, updated_at = ? WHERE id = ? AND account_id = ? AND version = ?"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(d.version)
+        .bind(&d.sealed)
+        .bind(unix_micros(d.updated_at))
+        .bind(d.id.as_uuid().to_string())
+        .bind(d.account.to_string())
+        .bind(d.version - 1)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}
