@@ -20,7 +20,7 @@ use crate::auth::{Ctx, SignedIn, Visitor};
 use crate::csrf::CsrfToken;
 use crate::error::id_or_404;
 use crate::pages::{ISO_DATE, Layout, when};
-use crate::{WebError, WebState};
+use crate::{WebError, WebState, record_pages};
 
 pub const FORMATS: [(&str, &str); 4] = [("soap", "SOAP"), ("dap", "DAP"), ("birp", "BIRP"), ("free", "Free text")];
 const MODALITIES: [(&str, &str); 3] = [("in_person", "In person"), ("video", "Video"), ("phone", "Phone")];
@@ -377,12 +377,6 @@ pub async fn sign(
     }
 }
 
-/// An addendum as shown.
-pub struct AddendumView {
-    text: String,
-    added_at: String,
-}
-
 #[derive(Template)]
 #[template(path = "note.html")]
 struct NotePage {
@@ -395,7 +389,8 @@ struct NotePage {
     sections: Vec<Section>,
     signed_at: Option<String>,
     version: i64,
-    addenda: Vec<AddendumView>,
+    path: &'static str,
+    addenda: Vec<(String, String)>,
     addendum: String,
     errors: Errors,
     notice: Option<&'static str>,
@@ -432,11 +427,8 @@ fn note_page(
         sections: form.sections(),
         signed_at: note.signed_at.map(when),
         version: note.version,
-        addenda: note
-            .addenda
-            .iter()
-            .map(|a| AddendumView { text: a.text.expose().clone(), added_at: when(a.added_at) })
-            .collect(),
+        path: "notes",
+        addenda: record_pages::addenda_view(&note.addenda),
         addendum,
         errors: errors.into(),
         notice,

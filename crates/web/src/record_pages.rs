@@ -369,11 +369,16 @@ pub fn record_page<T: RecordPages>(
         picture,
         chart: None,
         rate_form: Vec::new(),
-        addenda: record.addenda.iter().map(|a| (when(a.added_at), a.text.expose().clone())).collect(),
+        addenda: addenda_view(&record.addenda),
         addendum: String::new(),
         errors: errors.into(),
         notice,
     }
+}
+
+/// A record's addenda as the page lists them: when, and the text.
+pub fn addenda_view(addenda: &[cbt_app::records::Addendum]) -> Vec<(String, String)> {
+    addenda.iter().map(|a| (when(a.added_at), a.text.expose().clone())).collect()
 }
 
 pub fn capitalised(name: &str) -> String {
