@@ -397,6 +397,22 @@ async fn add_find_change_a_client_and_read_its_history() {
     }
     shot("client-dashboard.png").await;
 
+    // On a tablet held upright, the record pages fit the screen: nothing
+    // to scroll sideways to (the diagram and charts scale down).
+    c.set_window_size(820, 1180).await.unwrap();
+    for (path, name) in [
+        (format!("/clients/{client}"), "tablet-client.png"),
+        (format!("/formulations/{formulation}"), "tablet-formulation.png"),
+        (format!("/plans/{plan}"), "tablet-plan.png"),
+        (format!("/homework/{homework}"), "tablet-homework.png"),
+    ] {
+        c.goto(&app.url(&path)).await.unwrap();
+        let fits =
+            c.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
+        assert_eq!(fits, serde_json::Value::Bool(true), "{path} is wider than a tablet");
+        shot(name).await;
+    }
+
     // Every read and write above is in the audit log, by Ann, on the right
     // record; nothing she typed is in the database in the clear.
     let ann = app.app.store().account_by_email("ann.clients@example.org").await.unwrap().unwrap().id.to_string();
