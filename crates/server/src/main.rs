@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cbt_app::AuditVerification;
+use cbt_app::demo::DemoSize;
 use cbt_ports::SystemClock;
 use cbt_server::config::{LogFormat, SETTINGS, Settings};
 use cbt_server::secrets::{self, Generate};
@@ -53,8 +54,10 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DemoCommand {
-    /// Create a clearly fictional demo account with a caseload of clients
-    /// and signed session notes; prints its email and a generated password.
+    /// Create a clearly fictional demo account with a caseload of clients,
+    /// each with signed session notes, a case formulation, a working
+    /// hypothesis, a signed treatment plan with progress ratings and a
+    /// homework assignment; prints its email and a generated password.
     Seed {
         /// Clients to create.
         #[arg(long, default_value_t = 12)]
@@ -62,6 +65,10 @@ enum DemoCommand {
         /// Signed session notes per client (weekly, most recent last week).
         #[arg(long, default_value_t = 6)]
         notes: usize,
+        /// Signed session notes of the first client instead of `--notes`
+        /// (one long course of therapy, e.g. for benchmarks).
+        #[arg(long)]
+        busy_client_notes: Option<usize>,
     },
 }
 
@@ -129,8 +136,9 @@ fn main() -> ExitCode {
             Some(Command::Migrate) => migrate(&settings, &secrets).await,
             Some(Command::Audit { command: AuditCommand::Verify }) => audit_verify(&settings, &secrets).await,
             Some(Command::Keys { command }) => keys(&settings, &secrets, command).await,
-            Some(Command::Demo { command: DemoCommand::Seed { clients, notes } }) => {
-                demo_seed(&settings, &secrets, clients, notes).await
+            Some(Command::Demo { command: DemoCommand::Seed { clients, notes, busy_client_notes } }) => {
+                let size = DemoSize { clients, notes_per_client: notes, busy_client_notes };
+                demo_seed(&settings, &secrets, size).await
             }
             Some(Command::Config { .. }) => Ok(ExitCode::SUCCESS),
         }
@@ -226,23 +234,28 @@ async fn keys(settings: &Settings, secrets: &secrets::Secrets, command: KeysComm
     Ok(ExitCode::SUCCESS)
 }
 
-async fn demo_seed(
-    settings: &Settings,
-    secrets: &secrets::Secrets,
-    clients: usize,
-    notes: usize,
-) -> anyhow::Result<ExitCode> {
+async fn demo_seed(settings: &Settings, secrets: &secrets::Secrets, size: DemoSize) -> anyhow::Result<ExitCode> {
     if settings.is_production() {
         return Ok(fail(&["demo data is refused in production (CBT_ENV=production)".into()]));
     }
     let store = connect_store(settings).await?;
     store.migrate().await?;
     let app = application(settings, store.clone(), Arc::new(SystemClock), mailer(settings)?, secrets).await?;
-    let result = app.seed_demo(clients, notes).await;
+    let result = app.seed_demo(size).await;
     store.close().await;
     match result {
         Ok(report) => {
-            println!("demo account created (fictional): {} clients, {} signed notes", report.clients, report.notes);
+            println!(
+                "demo account created (fictional): {} clients, {} signed notes, {} formulations, {} hypotheses, \
+                 {} signed treatment plans, {} progress ratings, {} homework assignments",
+                report.clients,
+                report.notes,
+                report.formulations,
+                report.hypotheses,
+                report.plans,
+                report.progress_ratings,
+                report.homework
+            );
             println!("sign in as {} with the password {}", report.email, report.password);
             Ok(ExitCode::SUCCESS)
         }

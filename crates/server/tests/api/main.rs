@@ -31,6 +31,7 @@ mod clients;
 mod clinical_records;
 mod conformance;
 mod cross_account;
+mod demo;
 mod encryption;
 mod errors;
 mod headers;

@@ -282,10 +282,12 @@ fn keys_commands_rotate_report_and_destroy() {
 #[tokio::test]
 async fn demo_seed_makes_a_fictional_caseload_once_and_never_in_production() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["demo", "seed", "--clients", "3", "--notes", "2"], &[]);
+    let out = run(dir.path(), &["demo", "seed", "--clients", "3", "--notes", "2", "--busy-client-notes", "4"], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("3 clients, 6 signed notes") && text.contains("demo@demo.cbt-assistant.invalid"), "{text}");
+    let made = "3 clients, 8 signed notes, 3 formulations, 3 hypotheses, 3 signed treatment plans, \
+                15 progress ratings, 3 homework assignments";
+    assert!(text.contains(made) && text.contains("demo@demo.cbt-assistant.invalid"), "{text}");
     let again = run(dir.path(), &["demo", "seed"], &[]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("exists already"));
@@ -298,7 +300,13 @@ async fn demo_seed_makes_a_fictional_caseload_once_and_never_in_production() {
             .fetch_one(&mut raw)
             .await
             .unwrap();
-    assert_eq!((clients, signed), (3, 6));
+    assert_eq!((clients, signed), (3, 8), "the first client has the busy client's 4 notes");
+    let plans: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM records WHERE kind = 'treatment_plan' AND signed_at IS NOT NULL")
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(plans, 3);
     drop(raw);
     let bytes = std::fs::read(&db).unwrap();
     assert!(!bytes.windows(12).any(|w| w == b"Alex Example"), "names are sealed like real ones");
