@@ -35,7 +35,7 @@ impl App {
             RequestContext::default(),
         );
         let mut tx = self.store.begin().await?;
-        tx.append_audit(&self.audit_key, &event).await?;
+        tx.append_audit(&self.audit_key, std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(result)
     }

@@ -39,14 +39,24 @@ impl App {
     ) -> Result<ClientDashboard, AppError> {
         let me = Self::clinician(account)?;
         let stored = self.store.client(me, id).await?.ok_or(AppError::NotFound)?;
+        // Every kind in one query (psychotherapy notes are not among them).
+        let kinds = [
+            SessionNote::KIND,
+            Formulation::KIND,
+            Hypothesis::KIND,
+            TreatmentPlan::KIND,
+            GoalProgress::KIND,
+            Homework::KIND,
+        ];
+        let records = self.store.records_of(me, id, &kinds).await?;
         let dashboard = ClientDashboard {
             client: self.open_client(stored).await?,
-            notes: self.client_records(me, id).await?,
-            formulations: self.client_records(me, id).await?,
-            hypotheses: self.client_records(me, id).await?,
-            plans: self.client_records(me, id).await?,
-            progress: self.client_records(me, id).await?,
-            homework: self.client_records(me, id).await?,
+            notes: self.open_records(me, &records).await?,
+            formulations: self.open_records(me, &records).await?,
+            hypotheses: self.open_records(me, &records).await?,
+            plans: self.open_records(me, &records).await?,
+            progress: self.open_records(me, &records).await?,
+            homework: self.open_records(me, &records).await?,
         };
         let reads = [
             (AuditAction::ClientRead, TargetKind::Client, Some(id.as_uuid())),
@@ -57,12 +67,14 @@ impl App {
             (GoalProgress::ACTIONS.list, GoalProgress::TARGET, None),
             (Homework::ACTIONS.list, Homework::TARGET, None),
         ];
+        let events: Vec<_> = reads
+            .into_iter()
+            .map(|(action, kind, target)| {
+                self.event(Actor::Account(me), action, AuditTarget { kind, id: target }, AuditOutcome::Success, ctx)
+            })
+            .collect();
         let mut tx = self.store.begin().await?;
-        for (action, kind, target) in reads {
-            let event =
-                self.event(Actor::Account(me), action, AuditTarget { kind, id: target }, AuditOutcome::Success, ctx);
-            self.audit(&mut tx, event).await?;
-        }
+        self.audit_all(&mut tx, &events).await?;
         tx.commit().await?;
         Ok(dashboard)
     }

@@ -175,7 +175,7 @@ impl App {
     ) -> Result<Record<T>, AppError> {
         let me = Self::clinician(account)?;
         let stored = self.stored_record::<T>(me, id).await?;
-        let record = self.read_record(me, stored, true).await?;
+        let record = self.read_record(me, &stored, true).await?;
         self.audit_read(me, T::ACTIONS.read, T::TARGET, Some(id.as_uuid()), ctx).await?;
         Ok(record)
     }
@@ -183,7 +183,7 @@ impl App {
     async fn read_record<T: ClinicalRecord>(
         &self,
         me: AccountId,
-        stored: StoredRecord,
+        stored: &StoredRecord,
         with_addenda: bool,
     ) -> Result<Record<T>, AppError> {
         let content = self.open_content::<T>(me, stored.id, stored.version, &stored.sealed).await?;
@@ -320,9 +320,20 @@ impl App {
         me: AccountId,
         client: ClientId,
     ) -> Result<Vec<Record<T>>, AppError> {
+        let stored = self.store.records_of(me, client, &[T::KIND]).await?;
+        self.open_records(me, &stored).await
+    }
+
+    /// The records of kind `T` among `stored` (of any kinds), opened,
+    /// newest first (by the date they are about, then by creation).
+    pub(crate) async fn open_records<T: ClinicalRecord>(
+        &self,
+        me: AccountId,
+        stored: &[StoredRecord],
+    ) -> Result<Vec<Record<T>>, AppError> {
         let mut records = Vec::new();
-        for stored in self.store.records_of(me, client, T::KIND).await? {
-            records.push(self.read_record::<T>(me, stored, false).await?);
+        for one in stored.iter().filter(|r| r.kind == T::KIND) {
+            records.push(self.read_record::<T>(me, one, false).await?);
         }
         records.sort_by_key(|r| std::cmp::Reverse((r.content.expose().date(), r.created_at)));
         Ok(records)

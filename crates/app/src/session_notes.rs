@@ -91,7 +91,7 @@ impl App {
         me: AccountId,
         session: &StoredRecord,
     ) -> Result<Option<(StoredRecord, Phi<PsychotherapyNote>, i64)>, AppError> {
-        for record in self.store.records_of(me, session.client, PRIVATE_KIND).await? {
+        for record in self.store.records_of(me, session.client, &[PRIVATE_KIND]).await? {
             let content: Phi<PsychotherapyNote> =
                 self.open_document(me, PRIVATE_KIND, record.id.as_uuid(), record.version, &record.sealed).await?;
             if content.expose().session_note == session.id {

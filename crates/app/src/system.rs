@@ -22,7 +22,7 @@ impl App {
             RequestContext::default(),
         );
         let mut tx = self.store.begin().await?;
-        let seq = tx.append_audit(&self.audit_key, &event).await?;
+        let seq = tx.append_audit(&self.audit_key, std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(seq)
     }

@@ -211,13 +211,13 @@ pub trait Store: Send + Sync + 'static {
     /// account's.
     async fn record(&self, account: AccountId, id: RecordId) -> Result<Option<StoredRecord>, StoreError>;
 
-    /// The records of one of the account's clients, of one kind, oldest
-    /// first.
+    /// The records of one of the account's clients, of the kinds named
+    /// (one query however many kinds), oldest first.
     async fn records_of(
         &self,
         account: AccountId,
         client: ClientId,
-        kind: &str,
+        kinds: &[&str],
     ) -> Result<Vec<StoredRecord>, StoreError>;
 
     /// Every saved version of one of the account's records, oldest first.
@@ -250,9 +250,11 @@ pub trait Store: Send + Sync + 'static {
 
 #[async_trait]
 pub trait StoreTx: Send {
-    /// Appends an event to the audit chain and returns its sequence number.
-    /// Appends are serialised across all connections and app instances.
-    async fn append_audit(&mut self, key: &AuditKey, event: &AuditEvent) -> Result<i64, StoreError>;
+    /// Appends events to the audit chain, in order, and returns the last
+    /// one's sequence number. Appends are serialised across all connections
+    /// and app instances; the head is read and written once per call, so
+    /// several events of one request hold the chain's lock once.
+    async fn append_audit(&mut self, key: &AuditKey, events: &[AuditEvent]) -> Result<i64, StoreError>;
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 

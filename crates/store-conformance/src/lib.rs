@@ -35,7 +35,7 @@ pub fn event(n: i64) -> AuditEvent {
 
 async fn append(store: &Arc<dyn Store>, key: &AuditKey, n: i64) -> i64 {
     let mut tx = store.begin().await.expect("begin");
-    let seq = tx.append_audit(key, &event(n)).await.expect("append");
+    let seq = tx.append_audit(key, &[event(n)]).await.expect("append");
     tx.commit().await.expect("commit");
     seq
 }
@@ -85,13 +85,29 @@ pub async fn checklist_32_audit_events_round_trip_and_chain(store: Arc<dyn Store
     assert_eq!(paged.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
 }
 
+/// Several events appended in one call are chained in order, each after
+/// the one before, and the chain goes on from them.
+pub async fn checklist_32_events_appended_together_chain_in_order(store: Arc<dyn Store>) {
+    let key = key();
+    append(&store, &key, 1).await;
+    let mut tx = store.begin().await.expect("begin");
+    assert_eq!(tx.append_audit(&key, &[event(2), event(3), event(4)]).await.expect("append"), 4, "the last one's seq");
+    tx.commit().await.expect("commit");
+    assert_eq!(append(&store, &key, 5).await, 5);
+    let entries = store.audit_entries_after(0, 10).await.expect("read");
+    let times: Vec<_> = entries.iter().map(|e| e.fields.occurred_at).collect();
+    let written: Vec<_> = (1..=5).map(|n| event(n).to_fields().occurred_at).collect();
+    assert_eq!(times, written, "in the order given");
+    assert_eq!(verify(&store, &key).await, Ok(5));
+}
+
 /// A transaction dropped without commit leaves no audit entry behind.
 pub async fn rolled_back_transaction_leaves_no_trace(store: Arc<dyn Store>) {
     let key = key();
     append(&store, &key, 1).await;
     {
         let mut tx = store.begin().await.expect("begin");
-        tx.append_audit(&key, &event(2)).await.expect("append");
+        tx.append_audit(&key, &[event(2)]).await.expect("append");
         // dropped: rolled back
     }
     assert_eq!(store.audit_entries_after(0, 10).await.expect("read").len(), 1);
@@ -139,6 +155,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@cases $make;
             migrations_are_idempotent_and_ready,
             checklist_32_audit_events_round_trip_and_chain,
+            checklist_32_events_appended_together_chain_in_order,
             rolled_back_transaction_leaves_no_trace,
             concurrent_appends_keep_one_gapless_chain,
             readiness_reports_an_unreachable_database,
@@ -560,9 +577,9 @@ pub mod clients {
 
         assert_eq!(store.record(owner, note.id).await.unwrap(), Some(note.clone()));
         assert_eq!(store.record(stranger, note.id).await.unwrap(), None);
-        assert_eq!(store.records_of(owner, client.id, "session_note").await.unwrap(), vec![note.clone()]);
-        assert!(store.records_of(stranger, client.id, "session_note").await.unwrap().is_empty());
-        assert!(store.records_of(owner, client.id, "formulation").await.unwrap().is_empty());
+        assert_eq!(store.records_of(owner, client.id, &["session_note"]).await.unwrap(), vec![note.clone()]);
+        assert!(store.records_of(stranger, client.id, &["session_note", "formulation"]).await.unwrap().is_empty());
+        assert!(store.records_of(owner, client.id, &["formulation", "treatment_plan"]).await.unwrap().is_empty());
         assert_eq!(store.record_versions(owner, note.id).await.unwrap().len(), 2);
         assert!(store.record_versions(stranger, note.id).await.unwrap().is_empty());
         assert_eq!(store.addenda_of(owner, note.id).await.unwrap(), vec![addendum]);

@@ -44,15 +44,17 @@ pub async fn records_of<'e>(
     e: impl PgExecutor<'e>,
     account: AccountId,
     client: ClientId,
-    kind: &str,
+    kinds: &[&str],
 ) -> Result<Vec<StoredRecord>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM records WHERE account_id = $1 AND client_id = $2 AND kind = $3 ORDER BY created_at, id"
+        "SELECT {COLUMNS} FROM records WHERE account_id = $1 AND client_id = $2 AND kind = ANY($3) \
+         ORDER BY created_at, id"
     );
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.as_uuid())
         .bind(client.as_uuid())
-        .bind(kind)
+        .bind(kinds)
         .fetch_all(e)
         .await
         .map_err(backend)?;

@@ -263,9 +263,9 @@ impl Store for SqliteStore {
         &self,
         account: AccountId,
         client: ClientId,
-        kind: &str,
+        kinds: &[&str],
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        records::records_of(&self.pool, account, client, kind).await
+        records::records_of(&self.pool, account, client, kinds).await
     }
 
     async fn record_versions(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredRecordVersion>, StoreError> {
@@ -345,42 +345,46 @@ struct SqliteTx {
 
 #[async_trait]
 impl StoreTx for SqliteTx {
-    async fn append_audit(&mut self, key: &AuditKey, event: &AuditEvent) -> Result<i64, StoreError> {
+    async fn append_audit(&mut self, key: &AuditKey, events: &[AuditEvent]) -> Result<i64, StoreError> {
         // BEGIN IMMEDIATE already holds the write lock: no other writer can
         // move the head between this read and the insert.
         let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(backend)?;
-        let (seq, prev_hash) = match head {
-            Some((seq, hash)) => (seq + 1, hash),
-            None => (1, GENESIS_HASH.to_vec()),
+        let (mut seq, mut prev_hash) = match head {
+            Some((seq, hash)) => (seq, hash),
+            None => (0, GENESIS_HASH.to_vec()),
         };
-        let fields = event.to_fields();
-        let hash = key.entry_hash(seq, &prev_hash, &fields);
-        sqlx::query(
-            "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
+        for event in events {
+            seq += 1;
+            let fields = event.to_fields();
+            let hash = key.entry_hash(seq, &prev_hash, &fields);
+            sqlx::query(
+                "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
              target_id, outcome, ip, user_agent, request_id, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(seq)
-        .bind(fields.id.to_string())
-        .bind(cbt_domain::time::unix_micros(fields.occurred_at))
-        .bind(&fields.actor_kind)
-        .bind(&fields.actor_id)
-        .bind(&fields.action)
-        .bind(&fields.target_kind)
-        .bind(&fields.target_id)
-        .bind(&fields.outcome)
-        .bind(&fields.ip)
-        .bind(&fields.user_agent)
-        .bind(&fields.request_id)
-        .bind(&prev_hash)
-        .bind(&hash[..])
-        .execute(&mut *self.tx)
-        .await
-        .map_err(backend)?;
-        let head = key.head(seq, &hash);
+            )
+            .bind(seq)
+            .bind(fields.id.to_string())
+            .bind(cbt_domain::time::unix_micros(fields.occurred_at))
+            .bind(&fields.actor_kind)
+            .bind(&fields.actor_id)
+            .bind(&fields.action)
+            .bind(&fields.target_kind)
+            .bind(&fields.target_id)
+            .bind(&fields.outcome)
+            .bind(&fields.ip)
+            .bind(&fields.user_agent)
+            .bind(&fields.request_id)
+            .bind(&prev_hash)
+            .bind(&hash[..])
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+            prev_hash = hash.to_vec();
+        }
+        let head = key.head(seq, &prev_hash);
         sqlx::query(
             "INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tag = excluded.tag",

@@ -47,18 +47,22 @@ pub async fn records_of<'e>(
     e: impl SqliteExecutor<'e>,
     account: AccountId,
     client: ClientId,
-    kind: &str,
+    kinds: &[&str],
 ) -> Result<Vec<StoredRecord>, StoreError> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One placeholder per kind; the kinds themselves are bound.
+    let places = vec!["?"; kinds.len()].join(", ");
     let sql = format!(
-        "SELECT {COLUMNS} FROM records WHERE account_id = ? AND client_id = ? AND kind = ? ORDER BY created_at, id"
+        "SELECT {COLUMNS} FROM records WHERE account_id = ? AND client_id = ? AND kind IN ({places}) \
+         ORDER BY created_at, id"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(account.to_string())
-        .bind(client.to_string())
-        .bind(kind)
-        .fetch_all(e)
-        .await
-        .map_err(backend)?;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.to_string()).bind(client.to_string());
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    let rows = query.fetch_all(e).await.map_err(backend)?;
     rows.iter().map(record).collect()
 }
 

@@ -80,7 +80,13 @@ impl App {
     }
 
     pub(crate) async fn audit(&self, tx: &mut Box<dyn StoreTx>, event: AuditEvent) -> Result<(), AppError> {
-        tx.append_audit(&self.audit_key, &event).await?;
+        self.audit_all(tx, &[event]).await
+    }
+
+    /// Several events of one request, appended under one hold of the
+    /// chain's lock.
+    pub(crate) async fn audit_all(&self, tx: &mut Box<dyn StoreTx>, events: &[AuditEvent]) -> Result<(), AppError> {
+        tx.append_audit(&self.audit_key, events).await?;
         Ok(())
     }
 
