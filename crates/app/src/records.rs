@@ -223,7 +223,6 @@ impl App {
     ) -> Result<i64, AppError> {
         let me = Self::clinician(account)?;
         let now = self.now();
-        let content = Zeroizing::new(content.validated(now.date()).map_err(AppError::Invalid)?);
         let stored = self.stored_record::<T>(me, id).await?;
         if stored.signed_at.is_some() {
             return Err(AppError::Locked);
@@ -231,6 +230,10 @@ impl App {
         if stored.version != version {
             return Err(AppError::Conflict);
         }
+        let saved = self.open_content::<T>(me, id, stored.version, &stored.sealed).await?;
+        let mut content = content;
+        content.keep_from(saved.expose());
+        let content = Zeroizing::new(content.validated(now.date()).map_err(AppError::Invalid)?);
         self.check_links(me, stored.client, &*content).await?;
         let next = version + 1;
         let sealed = self.seal_document(me, T::KIND, id.as_uuid(), next, &*content).await?;

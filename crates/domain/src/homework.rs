@@ -338,6 +338,14 @@ impl ClinicalRecord for Homework {
         addendum: None,
     };
 
+    /// The worksheet is kept exactly as it was assigned: answers are
+    /// recorded against it, never a different one.
+    fn keep_from(&mut self, saved: &Self) {
+        self.worksheet = saved.worksheet.clone();
+        self.source = saved.source.clone();
+        self.assigned_on = saved.assigned_on;
+    }
+
     fn validated(mut self, _today: Date) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         check_text(&mut errors, "instructions", "the instructions", &mut self.instructions, 5_000);

@@ -51,6 +51,11 @@ pub trait ClinicalRecord:
     /// Checks (and tidies) a save; every problem at once.
     fn validated(self, today: Date) -> Result<Self, FieldErrors>;
 
+    /// Takes from the saved version what a change may not alter (a
+    /// homework's worksheet as assigned, a plan's goal numbers), before
+    /// the change is validated.
+    fn keep_from(&mut self, _saved: &Self) {}
+
     /// Whether it may be signed as it is. Kinds without signing refuse.
     fn ready_to_sign(&self) -> Result<(), FieldErrors> {
         Err(FieldError::new("version", format!("A {} is not signed.", Self::NAME)).into())

@@ -98,6 +98,8 @@ pub struct TreatmentPlan {
 }
 
 pub const TEXT_MAX: usize = 10_000;
+/// Goal numbers are small: given in order, never reused.
+const GOAL_NUMBER_MAX: u32 = 10_000;
 pub const GOALS_MAX: usize = 20;
 
 impl zeroize::Zeroize for TreatmentPlan {
@@ -132,6 +134,16 @@ impl ClinicalRecord for TreatmentPlan {
         addendum: Some(AuditAction::PlanAddendumAdded),
     };
 
+    /// A goal keeps its number for life (progress is rated against it):
+    /// a number the saved plan does not have is a new goal, numbered anew.
+    fn keep_from(&mut self, saved: &Self) {
+        for g in &mut self.goals {
+            if saved.goal(g.number).is_none() {
+                g.number = 0;
+            }
+        }
+    }
+
     fn validated(mut self, _today: Date) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         check_required(&mut errors, "title", "a title", &mut self.title, 200);
@@ -145,11 +157,14 @@ impl ClinicalRecord for TreatmentPlan {
         if self.goals.len() > GOALS_MAX {
             errors.push(FieldError::new("goals", format!("Keep to {GOALS_MAX} goals.")));
         }
-        let mut next = self.goals.iter().map(|g| g.number).max().unwrap_or(0);
+        if self.goals.iter().any(|g| g.number > GOAL_NUMBER_MAX) {
+            errors.push(FieldError::new("goals", "Leave a new goal's number empty: it is given one."));
+        }
+        let mut next = self.goals.iter().map(|g| g.number).filter(|n| *n <= GOAL_NUMBER_MAX).max().unwrap_or(0);
         let mut seen = std::collections::BTreeSet::new();
         for g in &mut self.goals {
             if g.number == 0 {
-                next += 1;
+                next = next.saturating_add(1);
                 g.number = next;
             }
             if !seen.insert(g.number) {
@@ -281,6 +296,17 @@ mod tests {
         assert_eq!(numbers, vec![5, 4], "the new goal takes the next number; the empty one is dropped");
         let again = p.clone().validated(date!(2026 - 11 - 24)).unwrap();
         assert_eq!(again.goals, p.goals);
+    }
+
+    #[test]
+    fn a_change_cannot_renumber_a_goal() {
+        let saved = plan().validated(date!(2026 - 11 - 24)).unwrap();
+        let mut changed = saved.clone();
+        changed.goals[0].number = 77;
+        changed.keep_from(&saved);
+        let changed = changed.validated(date!(2026 - 11 - 24)).unwrap();
+        let numbers: Vec<u32> = changed.goals.iter().map(|g| g.number).collect();
+        assert_eq!(numbers, vec![5, 4], "an unknown number is not taken: the goal is numbered as the plan allows");
     }
 
     #[test]

@@ -356,6 +356,9 @@ impl StoreTx for SqliteTx {
             Some((seq, hash)) => (seq, hash),
             None => (0, GENESIS_HASH.to_vec()),
         };
+        if events.is_empty() {
+            return Ok(seq);
+        }
         for event in events {
             seq += 1;
             let fields = event.to_fields();

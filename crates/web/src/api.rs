@@ -156,7 +156,7 @@ pub fn routes() -> ApiRoutes {
             Get,
             "/api/v1/clients/{id}/history",
             client_api::history,
-            Doc::new("client_history", "clients", "Every version of a client's details, newest first.")
+            Doc::new("client_history", "clients", "Every version of a client's details, oldest first.")
                 .lists(Wire::of::<client_api::VersionBody>()),
         );
     let api = record_api::kind::<SessionNote>(api, "notes", "session note");

@@ -59,7 +59,7 @@ pub fn kind<T: ClinicalRecord + ToSchema>(api: ApiRoutes, plural: &'static str, 
             Get,
             &path("/history"),
             history::<T>,
-            Doc::new(id("history_of"), plural, format!("Every version of a {name}, newest first."))
+            Doc::new(id("history_of"), plural, format!("Every version of a {name}, oldest first."))
                 .lists(Wire::generic::<VersionBody<T>, T>(format!("{}Version", T::name()))),
         );
     if T::ACTIONS.sign.is_none() {

@@ -170,6 +170,12 @@ async fn records_lifecycle(db: Option<TestDatabase>) {
         "rating left the plan alone"
     );
 
+    // A goal's number is given, not chosen: no overflow, no renumbering.
+    let far = json!({"title": "Far", "start_date": "2026-11-01",
+        "goals": [{"number": u32::MAX, "description": "a"}, {"description": "b"}]});
+    let (status, problem) = send(&app, &token, Method::POST, &plans, far).await;
+    assert_eq!((status, fields_of(&problem)), (422, vec!["goals".to_owned()]));
+
     // Worksheets and homework.
     let (_, sheets) = send(&app, &token, Method::GET, "/api/v1/worksheets", Value::Null).await;
     assert_eq!(sheets["total"], 5, "the library");
@@ -203,8 +209,15 @@ async fn records_lifecycle(db: Option<TestDatabase>) {
     let (status, problem) = send(&app, &token, Method::PUT, &hw, json!({"version": 1, "content": done})).await;
     assert_eq!((status, fields_of(&problem)), (422, vec!["responses".to_owned()]), "a rating over 100");
     done["responses"]["mood_rating"] = json!("80");
+    done["worksheet"]["title"] = json!("Swapped worksheet");
     let (status, _) = send(&app, &token, Method::PUT, &hw, json!({"version": 1, "content": done})).await;
     assert_eq!(status, 200);
+    let (_, completed) = send(&app, &token, Method::GET, &hw, Value::Null).await;
+    assert_eq!(
+        (completed["content"]["worksheet"]["title"].clone(), completed["content"]["responses"]["mood_rating"].clone()),
+        (json!("Thought record (seven columns)"), json!("80")),
+        "answers recorded against the worksheet as assigned, which no update replaces"
+    );
     let (_, list) = send(&app, &token, Method::GET, &homework, Value::Null).await;
     assert_eq!(list["total"], 2);
 
