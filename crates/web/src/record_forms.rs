@@ -145,6 +145,12 @@ fn read_field(field: &Field, raw: &str, errors: &mut FieldErrors, error_name: &'
             Value::String(raw.to_owned())
         }
         Input::Choice(_) if field.optional && raw.is_empty() => Value::Null,
+        // Only the offered choices: anything else (a tampered form) is
+        // this field's error, not an unreadable form.
+        Input::Choice(choices) if !choices.iter().any(|(code, _)| code == raw) => {
+            errors.push(FieldError::new(error_name, format!("{}: choose one of the options.", field.label)));
+            Value::String(raw.to_owned())
+        }
         // Ticked is `yes`; the records keep it as text.
         Input::Check => Value::String(if raw == "yes" { "yes".into() } else { String::new() }),
         _ => Value::String(raw.to_owned()),
@@ -483,13 +489,15 @@ mod tests {
         let parts = vec![
             Part::Field(Field::new("review_date", "Review date", Input::Date)),
             Part::Field(Field::new("rating", "Rating", Input::Number(10))),
+            Part::Field(Field::new("status", "Status", Input::Choice(vec![("active".into(), "Active".into())]))),
         ];
         let mut values = Values::new();
         values.insert("review_date".into(), "next week".into());
         values.insert("rating".into(), "11".into());
+        values.insert("status".into(), "tampered".into());
         let errors = read::<serde_json::Value>(&parts, &serde_json::json!({}), &values).unwrap_err();
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["review_date", "rating"]);
+        assert_eq!(fields, ["review_date", "rating", "status"]);
         assert!(errors.0.iter().all(|e| !e.message.contains("next week")), "the value is not echoed");
     }
 }
