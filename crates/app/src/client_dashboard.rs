@@ -10,7 +10,7 @@ use cbt_domain::homework::Homework;
 use cbt_domain::hypothesis::Hypothesis;
 use cbt_domain::ids::ClientId;
 use cbt_domain::record::ClinicalRecord;
-use cbt_domain::session_note::SessionNote;
+use cbt_domain::session_note::{IndexedNote, SessionNote};
 use cbt_domain::treatment_plan::{GoalProgress, TreatmentPlan};
 
 use crate::clients::Client;
@@ -21,7 +21,9 @@ use crate::{App, AppError};
 #[derive(Debug)]
 pub struct ClientDashboard {
     pub client: Client,
-    pub notes: Vec<Record<SessionNote>>,
+    /// From the client's note index: the page lists notes, it does not
+    /// open them.
+    pub notes: Vec<IndexedNote>,
     pub formulations: Vec<Record<Formulation>>,
     pub hypotheses: Vec<Record<Hypothesis>>,
     pub plans: Vec<Record<TreatmentPlan>>,
@@ -39,19 +41,19 @@ impl App {
     ) -> Result<ClientDashboard, AppError> {
         let me = Self::clinician(account)?;
         let stored = self.store.client(me, id).await?.ok_or(AppError::NotFound)?;
-        // Every kind in one query (psychotherapy notes are not among them).
-        let kinds = [
-            SessionNote::KIND,
-            Formulation::KIND,
-            Hypothesis::KIND,
-            TreatmentPlan::KIND,
-            GoalProgress::KIND,
-            Homework::KIND,
-        ];
+        let notes = match self.store.note_index(me, id).await? {
+            Some(stored) => self.open_note_index(me, &stored).await?,
+            // Notes written before there were indexes: the slow way, until
+            // the client's next note writes the index.
+            None => self.build_note_index(me, id).await?,
+        };
+        // Every other kind in one query (psychotherapy notes are not among
+        // them).
+        let kinds = [Formulation::KIND, Hypothesis::KIND, TreatmentPlan::KIND, GoalProgress::KIND, Homework::KIND];
         let records = self.store.records_of(me, id, &kinds).await?;
         let dashboard = ClientDashboard {
             client: self.open_client(stored).await?,
-            notes: self.open_records(me, &records).await?,
+            notes: notes.newest_first(),
             formulations: self.open_records(me, &records).await?,
             hypotheses: self.open_records(me, &records).await?,
             plans: self.open_records(me, &records).await?,

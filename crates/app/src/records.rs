@@ -9,11 +9,11 @@ use cbt_domain::account::Account;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext};
 use cbt_domain::ids::{AddendumId, ClientId, RecordId};
 use cbt_domain::record::ClinicalRecord;
-use cbt_domain::session_note::validated_addendum;
+use cbt_domain::session_note::{IndexedNote, NoteIndex, SessionNote, validated_addendum};
 use cbt_domain::validation::{FieldError, FieldErrors};
 use cbt_domain::{AccountId, Phi};
 use cbt_encryption::SealedFor;
-use cbt_ports::{StoredAddendum, StoredRecord, StoredRecordVersion};
+use cbt_ports::{StoreTx, StoredAddendum, StoredNoteIndex, StoredRecord, StoredRecordVersion};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -108,6 +108,7 @@ impl App {
         &self,
         me: AccountId,
         record: &StoredRecord,
+        indexed: Option<IndexedNote>,
         action: AuditAction,
         target: AuditTarget,
         ctx: &RequestContext,
@@ -129,10 +130,67 @@ impl App {
         if !saved {
             return Err(AppError::Conflict);
         }
+        if let Some(note) = indexed {
+            self.index_note(&mut tx, me, record.client, note).await?;
+        }
         let audit_event = self.event(Actor::Account(me), action, target, AuditOutcome::Success, ctx);
         self.audit(&mut tx, audit_event).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Puts a session note's entry in its client's note index, in the
+    /// note's own transaction. A client without an index yet (notes written
+    /// before there were indexes) gets one built from all its notes.
+    async fn index_note(
+        &self,
+        tx: &mut Box<dyn StoreTx>,
+        me: AccountId,
+        client: ClientId,
+        note: IndexedNote,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let held = tx.note_index_for_update(me, client).await?;
+        let mut index = match &held {
+            Some(stored) => self.open_note_index(me, stored).await?,
+            None => self.build_note_index(me, client).await?,
+        };
+        index.put(note);
+        let version = held.as_ref().map_or(1, |h| h.version + 1);
+        let sealed = self.seal_document(me, NoteIndex::KIND, client.as_uuid(), version, &index).await?;
+        let stored = StoredNoteIndex {
+            id: client,
+            account: me,
+            version,
+            sealed,
+            created_at: held.as_ref().map_or(now, |h| h.created_at),
+            updated_at: now,
+        };
+        if !tx.put_note_index(&stored).await? {
+            // Another note of this client, written at the same moment, made
+            // the client's first index: this save is tried again.
+            return Err(AppError::Conflict);
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn open_note_index(&self, me: AccountId, stored: &StoredNoteIndex) -> Result<NoteIndex, AppError> {
+        let index = self
+            .open_document::<NoteIndex>(me, NoteIndex::KIND, stored.id.as_uuid(), stored.version, &stored.sealed)
+            .await?;
+        Ok(index.expose().clone())
+    }
+
+    /// The index of a client's notes as they are stored (the slow way: every
+    /// note opened).
+    pub(crate) async fn build_note_index(&self, me: AccountId, client: ClientId) -> Result<NoteIndex, AppError> {
+        let stored = self.store.records_of(me, client, &[SessionNote::KIND]).await?;
+        let mut index = NoteIndex::default();
+        for note in &stored {
+            let content = self.open_content::<SessionNote>(me, note.id, note.version, &note.sealed).await?;
+            index.put(content.expose().indexed(note.id, note.signed_at.is_some()));
+        }
+        Ok(index)
     }
 
     /// Creates a record (a draft, for signable kinds) for one of the
@@ -162,7 +220,9 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.write_version(me, &record, T::ACTIONS.create, AuditTarget::new(T::TARGET, id.as_uuid()), ctx).await?;
+        let indexed = content.note_index_entry(id, false);
+        let target = AuditTarget::new(T::TARGET, id.as_uuid());
+        self.write_version(me, &record, indexed, T::ACTIONS.create, target, ctx).await?;
         Ok(id)
     }
 
@@ -238,7 +298,9 @@ impl App {
         let next = version + 1;
         let sealed = self.seal_document(me, T::KIND, id.as_uuid(), next, &*content).await?;
         let changed = StoredRecord { version: next, sealed, updated_at: now, ..stored };
-        self.write_version(me, &changed, T::ACTIONS.update, AuditTarget::new(T::TARGET, id.as_uuid()), ctx).await?;
+        let indexed = content.note_index_entry(id, false);
+        let target = AuditTarget::new(T::TARGET, id.as_uuid());
+        self.write_version(me, &changed, indexed, T::ACTIONS.update, target, ctx).await?;
         Ok(next)
     }
 
@@ -265,7 +327,8 @@ impl App {
         let next = version + 1;
         let sealed = self.seal_document(me, T::KIND, id.as_uuid(), next, content.expose()).await?;
         let signed = StoredRecord { version: next, sealed, signed_at: Some(now), updated_at: now, ..stored };
-        self.write_version(me, &signed, action, AuditTarget::new(T::TARGET, id.as_uuid()), ctx).await?;
+        let indexed = content.expose().note_index_entry(id, true);
+        self.write_version(me, &signed, indexed, action, AuditTarget::new(T::TARGET, id.as_uuid()), ctx).await?;
         Ok(next)
     }
 

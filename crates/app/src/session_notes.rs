@@ -82,7 +82,7 @@ impl App {
         // The audit target is the session note: the private note has no
         // life of its own.
         let target = AuditTarget::new(TargetKind::SessionNote, note.as_uuid());
-        self.write_version(me, &record, AuditAction::PsychotherapyNoteSaved, target, ctx).await?;
+        self.write_version(me, &record, None, AuditAction::PsychotherapyNoteSaved, target, ctx).await?;
         Ok(next)
     }
 

@@ -51,6 +51,12 @@ pub trait ClinicalRecord:
     /// Checks (and tidies) a save; every problem at once.
     fn validated(self, today: Date) -> Result<Self, FieldErrors>;
 
+    /// Its entry in the client's note index, for kinds listed there
+    /// (session notes); `None` for the others.
+    fn note_index_entry(&self, _id: RecordId, _signed: bool) -> Option<crate::session_note::IndexedNote> {
+        None
+    }
+
     /// Takes from the saved version what a change may not alter (a
     /// homework's worksheet as assigned, a plan's goal numbers), before
     /// the change is validated.

@@ -189,6 +189,64 @@ impl SessionNote {
     }
 }
 
+/// What the client page lists of one session note.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedNote {
+    pub id: crate::ids::RecordId,
+    #[serde(with = "iso_date")]
+    pub date: Date,
+    /// `soap`, `dap`, `birp` or `free`.
+    pub format: String,
+    pub signed: bool,
+}
+
+/// A client's session notes as the client page lists them, oldest
+/// written first: one sealed document per client, written in the same
+/// transaction as each note's versions, so the page opens it instead of
+/// every note.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoteIndex {
+    pub notes: Vec<IndexedNote>,
+}
+
+impl NoteIndex {
+    /// The sealed document's kind (part of its sealing context).
+    pub const KIND: &'static str = "note_index";
+
+    /// Puts `note` in, in place of the entry it replaces.
+    pub fn put(&mut self, note: IndexedNote) {
+        match self.notes.iter_mut().find(|n| n.id == note.id) {
+            Some(entry) => *entry = note,
+            None => self.notes.push(note),
+        }
+    }
+
+    /// Newest session first; notes of one day, the one written last first.
+    pub fn newest_first(&self) -> Vec<IndexedNote> {
+        let mut notes: Vec<(usize, &IndexedNote)> = self.notes.iter().enumerate().collect();
+        notes.sort_by_key(|(written, n)| std::cmp::Reverse((n.date, *written)));
+        notes.into_iter().map(|(_, n)| n.clone()).collect()
+    }
+}
+
+impl zeroize::Zeroize for NoteIndex {
+    fn zeroize(&mut self) {
+        for n in &mut self.notes {
+            n.format.zeroize();
+        }
+        self.notes.clear();
+    }
+}
+
+impl SessionNote {
+    /// The note's entry in its client's index.
+    pub fn indexed(&self, id: crate::ids::RecordId, signed: bool) -> IndexedNote {
+        IndexedNote { id, date: self.date, format: self.body.format().to_owned(), signed }
+    }
+}
+
 impl crate::record::ClinicalRecord for SessionNote {
     const KIND: &'static str = "session_note";
     const NAME: &'static str = "session note";
@@ -217,6 +275,10 @@ impl crate::record::ClinicalRecord for SessionNote {
 
     fn title(&self) -> String {
         "Session note".to_owned()
+    }
+
+    fn note_index_entry(&self, id: crate::ids::RecordId, signed: bool) -> Option<IndexedNote> {
+        Some(self.indexed(id, signed))
     }
 }
 

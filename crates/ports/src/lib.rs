@@ -15,5 +15,5 @@ pub use keys::{KeyError, KeyOwner, KeyProvider, StoredDataKey, WrappedKey};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{
     Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
-    StoredDocument, StoredRecord, StoredRecordVersion, StoredWorksheet,
+    StoredDocument, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet,
 };

@@ -87,6 +87,10 @@ pub struct StoredAddendum {
 /// copy of the worksheet it assigned.
 pub type StoredWorksheet = StoredDocument<WorksheetId>;
 
+/// A client's sealed note index (`domain::session_note::NoteIndex`); its
+/// id is the client's.
+pub type StoredNoteIndex = StoredDocument<ClientId>;
+
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -233,6 +237,9 @@ pub trait Store: Send + Sync + 'static {
     /// The account's custom worksheets, oldest first.
     async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError>;
 
+    /// One of the account's clients' note index, if it has been written.
+    async fn note_index(&self, account: AccountId, client: ClientId) -> Result<Option<StoredNoteIndex>, StoreError>;
+
     /// How many data keys each KEK wraps.
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
@@ -332,6 +339,18 @@ pub trait StoreTx: Send {
     async fn insert_addendum(&mut self, account: AccountId, addendum: &StoredAddendum) -> Result<bool, StoreError>;
 
     async fn insert_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<(), StoreError>;
+
+    /// A client's note index, read inside the transaction and held until
+    /// it ends, so writers of one client's notes take turns.
+    async fn note_index_for_update(
+        &mut self,
+        account: AccountId,
+        client: ClientId,
+    ) -> Result<Option<StoredNoteIndex>, StoreError>;
+
+    /// Saves a client's note index (version 1: the first); false, nothing
+    /// written, when another writer saved it first.
+    async fn put_note_index(&mut self, index: &StoredNoteIndex) -> Result<bool, StoreError>;
 
     /// Saves a change if the worksheet is the account's and still at
     /// `worksheet.version - 1`; false otherwise (nothing written).

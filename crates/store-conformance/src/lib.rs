@@ -168,6 +168,7 @@ macro_rules! conformance_suite {
             clients::checklist_25_clients_are_scoped_to_their_account_and_versioned,
             clients::signed_records_are_locked_and_take_addenda_only,
             clients::custom_worksheets_are_scoped_to_their_account,
+            clients::note_indexes_are_scoped_and_written_in_turn,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -512,6 +513,53 @@ pub mod clients {
         assert!(!tx.update_worksheet(&sheet).await.unwrap(), "a stale version writes nothing");
         tx.commit().await.unwrap();
         assert_eq!(store.worksheet(owner, sheet.id).await.unwrap(), Some(sheet));
+    }
+
+    /// A client's note index: the first write inserts it (a second first
+    /// write is refused, not merged), later ones need the version before;
+    /// another account neither reads nor writes it.
+    pub async fn note_indexes_are_scoped_and_written_in_turn(store: Arc<dyn Store>) {
+        let owner = saved(&store, "index-owner@example.org").await.id;
+        let stranger = saved(&store, "index-stranger@example.org").await.id;
+        let at = now();
+        let client = StoredClient {
+            id: ClientId::new(),
+            account: owner,
+            version: 1,
+            sealed: vec![1],
+            created_at: at,
+            updated_at: at,
+        };
+        let first =
+            StoredClientVersion { client: client.id, version: 1, sealed: vec![1], changed_by: owner, changed_at: at };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_client(&client, &first).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut index = cbt_ports::StoredNoteIndex {
+            id: client.id,
+            account: owner,
+            version: 1,
+            sealed: vec![3; 40],
+            created_at: at,
+            updated_at: at,
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.note_index_for_update(owner, client.id).await.unwrap(), None);
+        assert!(tx.put_note_index(&index).await.unwrap());
+        assert!(!tx.put_note_index(&index).await.unwrap(), "a second first index is refused");
+        tx.commit().await.unwrap();
+        assert_eq!(store.note_index(owner, client.id).await.unwrap(), Some(index.clone()));
+        assert_eq!(store.note_index(stranger, client.id).await.unwrap(), None);
+        index.version = 2;
+        index.sealed = vec![4; 40];
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.note_index_for_update(stranger, client.id).await.unwrap(), None);
+        assert!(!tx.put_note_index(&cbt_ports::StoredNoteIndex { account: stranger, ..index.clone() }).await.unwrap());
+        assert_eq!(tx.note_index_for_update(owner, client.id).await.unwrap().map(|i| i.version), Some(1));
+        assert!(tx.put_note_index(&index).await.unwrap());
+        assert!(!tx.put_note_index(&index).await.unwrap(), "a stale version writes nothing");
+        tx.commit().await.unwrap();
+        assert_eq!(store.note_index(owner, client.id).await.unwrap(), Some(index));
     }
 
     /// Records belong to one of the account's clients; signing locks them

@@ -13,6 +13,7 @@ use crate::backend;
 
 pub const CLIENTS: &str = "clients";
 pub const WORKSHEETS: &str = "worksheets";
+pub const NOTE_INDEXES: &str = "note_indexes";
 
 const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
 
@@ -38,6 +39,24 @@ pub async fn document_of<'e, Id: TypedId>(
         .bind(id.as_uuid())
         .bind(account.as_uuid())
         .fetch_optional(e)
+        .await
+        .map_err(backend)?;
+    row.as_ref().map(document).transpose()
+}
+
+/// As [`document_of`], inside a write transaction, locking the row until
+/// the transaction ends: writers of the same document take turns.
+pub async fn document_for_update<Id: TypedId>(
+    conn: &mut sqlx::PgConnection,
+    table: &'static str,
+    account: AccountId,
+    id: Id,
+) -> Result<Option<StoredDocument<Id>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = $1 AND account_id = $2 FOR UPDATE");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id.as_uuid())
+        .bind(account.as_uuid())
+        .fetch_optional(&mut *conn)
         .await
         .map_err(backend)?;
     row.as_ref().map(document).transpose()
@@ -90,6 +109,31 @@ pub async fn update_document<Id: TypedId>(
         .bind(d.id.as_uuid())
         .bind(d.account.as_uuid())
         .bind(d.version - 1)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Saves `d`: version 1 is inserted unless the row exists, later versions
+/// replace the one before; `false` (nothing written) when another writer
+/// got there first.
+pub async fn put_document<Id: TypedId>(
+    conn: &mut sqlx::PgConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+) -> Result<bool, StoreError> {
+    if d.version > 1 {
+        return update_document(conn, table, d).await;
+    }
+    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(d.id.as_uuid())
+        .bind(d.account.as_uuid())
+        .bind(d.version)
+        .bind(&d.sealed)
+        .bind(d.created_at)
+        .bind(d.updated_at)
         .execute(&mut *conn)
         .await
         .map_err(backend)?;

@@ -24,7 +24,7 @@ use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
     Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
-    StoredDataKey, StoredRecord, StoredRecordVersion, StoredWorksheet, WrappedKey,
+    StoredDataKey, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -235,6 +235,10 @@ impl Store for PostgresStore {
 
     async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError> {
         documents::documents_of(&self.pool, documents::WORKSHEETS, account).await
+    }
+
+    async fn note_index(&self, account: AccountId, client: ClientId) -> Result<Option<StoredNoteIndex>, StoreError> {
+        documents::document_of(&self.pool, documents::NOTE_INDEXES, account, client).await
     }
 
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {
@@ -453,6 +457,18 @@ impl StoreTx for PostgresTx {
 
     async fn insert_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<(), StoreError> {
         documents::insert_document(&mut self.tx, documents::WORKSHEETS, worksheet).await
+    }
+
+    async fn note_index_for_update(
+        &mut self,
+        account: AccountId,
+        client: ClientId,
+    ) -> Result<Option<StoredNoteIndex>, StoreError> {
+        documents::document_for_update(&mut self.tx, documents::NOTE_INDEXES, account, client).await
+    }
+
+    async fn put_note_index(&mut self, index: &StoredNoteIndex) -> Result<bool, StoreError> {
+        documents::put_document(&mut self.tx, documents::NOTE_INDEXES, index).await
     }
 
     async fn update_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<bool, StoreError> {

@@ -15,6 +15,7 @@ use crate::backend;
 
 pub const CLIENTS: &str = "clients";
 pub const WORKSHEETS: &str = "worksheets";
+pub const NOTE_INDEXES: &str = "note_indexes";
 
 const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
 
@@ -45,6 +46,18 @@ pub async fn document_of<'e, Id: TypedId>(
         .await
         .map_err(backend)?;
     row.as_ref().map(document).transpose()
+}
+
+/// As [`document_of`], inside a write transaction: `BEGIN IMMEDIATE`
+/// already holds the database's write lock, so the row cannot change
+/// under the caller before it commits.
+pub async fn document_for_update<Id: TypedId>(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    account: AccountId,
+    id: Id,
+) -> Result<Option<StoredDocument<Id>>, StoreError> {
+    document_of(&mut *conn, table, account, id).await
 }
 
 pub async fn documents_of<'e, Id: TypedId>(
@@ -93,6 +106,31 @@ pub async fn update_document<Id: TypedId>(
         .bind(d.id.as_uuid().to_string())
         .bind(d.account.to_string())
         .bind(d.version - 1)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Saves `d`: version 1 is inserted unless the row exists, later versions
+/// replace the one before; `false` (nothing written) when another writer
+/// got there first.
+pub async fn put_document<Id: TypedId>(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+) -> Result<bool, StoreError> {
+    if d.version > 1 {
+        return update_document(conn, table, d).await;
+    }
+    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(d.id.as_uuid().to_string())
+        .bind(d.account.to_string())
+        .bind(d.version)
+        .bind(&d.sealed)
+        .bind(unix_micros(d.created_at))
+        .bind(unix_micros(d.updated_at))
         .execute(&mut *conn)
         .await
         .map_err(backend)?;

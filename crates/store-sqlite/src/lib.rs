@@ -26,7 +26,7 @@ use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
     Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
-    StoredDataKey, StoredRecord, StoredRecordVersion, StoredWorksheet, WrappedKey,
+    StoredDataKey, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -280,6 +280,10 @@ impl Store for SqliteStore {
         documents::documents_of(&self.pool, documents::WORKSHEETS, account).await
     }
 
+    async fn note_index(&self, account: AccountId, client: ClientId) -> Result<Option<StoredNoteIndex>, StoreError> {
+        documents::document_of(&self.pool, documents::NOTE_INDEXES, account, client).await
+    }
+
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {
         records::addenda_of(&self.pool, account, id).await
     }
@@ -495,6 +499,18 @@ impl StoreTx for SqliteTx {
 
     async fn insert_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<(), StoreError> {
         documents::insert_document(&mut self.tx, documents::WORKSHEETS, worksheet).await
+    }
+
+    async fn note_index_for_update(
+        &mut self,
+        account: AccountId,
+        client: ClientId,
+    ) -> Result<Option<StoredNoteIndex>, StoreError> {
+        documents::document_for_update(&mut self.tx, documents::NOTE_INDEXES, account, client).await
+    }
+
+    async fn put_note_index(&mut self, index: &StoredNoteIndex) -> Result<bool, StoreError> {
+        documents::put_document(&mut self.tx, documents::NOTE_INDEXES, index).await
     }
 
     async fn update_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<bool, StoreError> {

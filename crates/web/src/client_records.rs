@@ -69,7 +69,7 @@ pub fn timeline_of(d: &ClientDashboard) -> Vec<TimelineEvent> {
     let mut events = Vec::new();
     for n in &d.notes {
         events.push(TimelineEvent {
-            date: n.content.expose().date,
+            date: n.date,
             kind: TimelineKind::Session,
             label: capitalised(cbt_domain::session_note::SessionNote::NAME),
         });

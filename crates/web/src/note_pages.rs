@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use cbt_app::AppError;
 use cbt_app::session_notes::Note;
 use cbt_domain::ids::{ClientId, RecordId};
-use cbt_domain::session_note::{Attendance, Modality, NoteBody, SessionNote};
+use cbt_domain::session_note::{Attendance, IndexedNote, Modality, NoteBody, SessionNote};
 use cbt_domain::validation::{FieldError, FieldErrors};
 use serde::Deserialize;
 use time::Date;
@@ -489,14 +489,13 @@ pub struct NoteRow {
     pub signed: bool,
 }
 
-impl From<&Note> for NoteRow {
-    fn from(n: &Note) -> Self {
-        let c = n.content.expose();
+impl From<&IndexedNote> for NoteRow {
+    fn from(n: &IndexedNote) -> Self {
         NoteRow {
             id: n.id.to_string(),
-            date: c.date.format(ISO_DATE).unwrap_or_default(),
-            format: FORMATS.iter().find(|(f, _)| *f == c.body.format()).map_or("SOAP", |(_, l)| l),
-            signed: n.signed_at.is_some(),
+            date: n.date.format(ISO_DATE).unwrap_or_default(),
+            format: FORMATS.iter().find(|(f, _)| *f == n.format).map_or("SOAP", |(_, l)| l),
+            signed: n.signed,
         }
     }
 }

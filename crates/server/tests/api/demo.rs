@@ -41,7 +41,7 @@ async fn demo_caseload(db: Option<TestDatabase>) {
         let d = app.app.client_dashboard(&account, client.id, &ctx).await.unwrap();
         let expected_notes = if name == "Alex Example 1" { 5 } else { 2 };
         assert_eq!(d.notes.len(), expected_notes, "{name}");
-        assert!(d.notes.iter().all(|n| n.signed_at.is_some()), "notes are signed");
+        assert!(d.notes.iter().all(|n| n.signed), "notes are signed");
         assert_eq!((d.formulations.len(), d.hypotheses.len(), d.plans.len(), d.homework.len()), (1, 1, 1, 1));
 
         let f = d.formulations[0].content.expose();
@@ -72,7 +72,9 @@ async fn demo_caseload(db: Option<TestDatabase>) {
             plan.content.expose().goals[0].description.clone(),
             homework.instructions.clone(),
         ]);
-        if let cbt_domain::session_note::NoteBody::Soap { assessment, .. } = &d.notes[0].content.expose().body {
+        let note =
+            app.app.record::<cbt_domain::session_note::SessionNote>(&account, d.notes[0].id, &ctx).await.unwrap();
+        if let cbt_domain::session_note::NoteBody::Soap { assessment, .. } = &note.content.expose().body {
             texts.push(assessment.clone());
         }
     }

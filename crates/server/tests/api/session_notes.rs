@@ -298,8 +298,77 @@ async fn psychotherapy_notes_are_kept_apart(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// Deletes every note index, as a database from before there were any.
+async fn forget_note_indexes(app: &TestApp) {
+    use sqlx::Connection;
+    if app.db.is_postgres() {
+        let mut c = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query("DELETE FROM note_indexes").execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query("DELETE FROM note_indexes").execute(&mut c).await.unwrap();
+    }
+}
+
+/// The client page lists notes from the client's sealed note index: it
+/// follows every save and signing, and a client whose notes predate the
+/// index is listed the slow way until its next note writes a whole index.
+async fn the_note_index_follows_every_save(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let token = app.api_token("index@example.org").await;
+    let account = app.app.store().account_by_email("index@example.org").await.unwrap().unwrap();
+    let client = new_client(&app, &token).await;
+    let client_id: cbt_domain::ids::ClientId = client.parse().unwrap();
+    let ctx = cbt_domain::audit::RequestContext::default();
+    let post = |body: Value| {
+        let request = api(&app, &token, reqwest::Method::POST, &format!("/api/v1/clients/{client}/notes")).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 201);
+            r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let listed = || async {
+        let d = app.app.client_dashboard(&account, client_id, &ctx).await.unwrap();
+        d.notes.iter().map(|n| (n.id.to_string(), n.date.to_string(), n.format.clone(), n.signed)).collect::<Vec<_>>()
+    };
+    let first = post(json!({"date": "2026-11-10", "body": {"format": "dap", "data": "First"}})).await;
+    let second = post(json!({"date": "2026-11-17", "body": {"format": "soap", "subjective": "Second"}})).await;
+    let r = api(&app, &token, reqwest::Method::PUT, &format!("/api/v1/notes/{first}"))
+        .json(&json!({"version": 1, "content": {"date": "2026-11-03", "body": {"format": "free", "text": "First"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = api(&app, &token, reqwest::Method::POST, &format!("/api/v1/notes/{second}/sign"))
+        .json(&json!({"version": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let expected = vec![
+        (second.clone(), "2026-11-17".to_owned(), "soap".to_owned(), true),
+        (first.clone(), "2026-11-03".to_owned(), "free".to_owned(), false),
+    ];
+    assert_eq!(listed().await, expected, "newest session first, as last saved");
+
+    forget_note_indexes(&app).await;
+    assert_eq!(listed().await, expected, "without an index, every note is opened");
+    let third = post(json!({"date": "2026-11-24", "body": {"format": "birp", "behavior": "Third"}})).await;
+    forget_note_indexes(&app).await;
+    let rebuilt = listed().await;
+    assert_eq!(rebuilt.len(), 3);
+    let third_note = post(json!({"date": "2026-11-25", "body": {"format": "free", "text": "Fourth"}})).await;
+    let mut whole = vec![(third_note, "2026-11-25".to_owned(), "free".to_owned(), false)];
+    whole.push((third, "2026-11-24".to_owned(), "birp".to_owned(), false));
+    whole.extend(expected);
+    assert_eq!(listed().await, whole, "the next note wrote a whole index, not just itself");
+}
+
 on_both_backends! {
     psychotherapy_notes_are_kept_apart_from_the_progress_note => psychotherapy_notes_are_kept_apart;
     checklist_32_session_note_drafts_sign_and_addenda => note_lifecycle;
     checklist_25_foreign_note_ids_answer_404 => foreign_notes_are_not_found;
+    the_client_page_lists_notes_from_the_note_index => the_note_index_follows_every_save;
 }
