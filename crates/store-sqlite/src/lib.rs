@@ -363,34 +363,36 @@ impl StoreTx for SqliteTx {
         if events.is_empty() {
             return Ok(seq);
         }
+        // The chain is worked out first, then written in one statement:
+        // one round trip to the database however many events.
+        let mut rows = Vec::with_capacity(events.len());
         for event in events {
             seq += 1;
             let fields = event.to_fields();
             let hash = key.entry_hash(seq, &prev_hash, &fields);
-            sqlx::query(
-                "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
-             target_id, outcome, ip, user_agent, request_id, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(seq)
-            .bind(fields.id.to_string())
-            .bind(cbt_domain::time::unix_micros(fields.occurred_at))
-            .bind(&fields.actor_kind)
-            .bind(&fields.actor_id)
-            .bind(&fields.action)
-            .bind(&fields.target_kind)
-            .bind(&fields.target_id)
-            .bind(&fields.outcome)
-            .bind(&fields.ip)
-            .bind(&fields.user_agent)
-            .bind(&fields.request_id)
-            .bind(&prev_hash)
-            .bind(&hash[..])
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-            prev_hash = hash.to_vec();
+            rows.push((seq, fields, std::mem::replace(&mut prev_hash, hash.to_vec()), hash));
         }
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
+             target_id, outcome, ip, user_agent, request_id, prev_hash, hash) ",
+        );
+        insert.push_values(&rows, |mut b, r| {
+            b.push_bind(r.0)
+                .push_bind(r.1.id.to_string())
+                .push_bind(cbt_domain::time::unix_micros(r.1.occurred_at))
+                .push_bind(&r.1.actor_kind)
+                .push_bind(&r.1.actor_id)
+                .push_bind(&r.1.action)
+                .push_bind(&r.1.target_kind)
+                .push_bind(&r.1.target_id)
+                .push_bind(&r.1.outcome)
+                .push_bind(&r.1.ip)
+                .push_bind(&r.1.user_agent)
+                .push_bind(&r.1.request_id)
+                .push_bind(&r.2)
+                .push_bind(&r.3[..]);
+        });
+        insert.build().execute(&mut *self.tx).await.map_err(backend)?;
         let head = key.head(seq, &prev_hash);
         sqlx::query(
             "INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, ?, ?, ?) \
