@@ -34,7 +34,19 @@ pub async fn document_of<'e, Id: TypedId>(
     account: AccountId,
     id: Id,
 ) -> Result<Option<StoredDocument<Id>>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = $1 AND account_id = $2");
+    select_one(e, table, account, id, "").await
+}
+
+/// The account's document `id`; `lock` follows the WHERE (`FOR UPDATE`, or
+/// nothing).
+async fn select_one<'e, Id: TypedId>(
+    e: impl PgExecutor<'e>,
+    table: &'static str,
+    account: AccountId,
+    id: Id,
+    lock: &'static str,
+) -> Result<Option<StoredDocument<Id>>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = $1 AND account_id = $2{lock}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id.as_uuid())
         .bind(account.as_uuid())
@@ -52,14 +64,7 @@ pub async fn document_for_update<Id: TypedId>(
     account: AccountId,
     id: Id,
 ) -> Result<Option<StoredDocument<Id>>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM {table} WHERE id = $1 AND account_id = $2 FOR UPDATE");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.as_uuid())
-        .bind(account.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(backend)?;
-    row.as_ref().map(document).transpose()
+    select_one(&mut *conn, table, account, id, " FOR UPDATE").await
 }
 
 pub async fn documents_of<'e, Id: TypedId>(
@@ -77,8 +82,19 @@ pub async fn insert_document<Id: TypedId>(
     table: &'static str,
     d: &StoredDocument<Id>,
 ) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    insert_row(conn, table, d, "").await.map(drop)
+}
+
+/// Inserts `d`; `then` follows the VALUES (an `ON CONFLICT` clause, or
+/// nothing). Answers how many rows were written.
+async fn insert_row<Id: TypedId>(
+    conn: &mut sqlx::PgConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+    then: &'static str,
+) -> Result<u64, StoreError> {
+    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6){then}");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(d.id.as_uuid())
         .bind(d.account.as_uuid())
         .bind(d.version)
@@ -88,7 +104,7 @@ pub async fn insert_document<Id: TypedId>(
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 /// Saves `d` if the row is still at the version before it (else `false`,
@@ -126,16 +142,5 @@ pub async fn put_document<Id: TypedId>(
     if d.version > 1 {
         return update_document(conn, table, d).await;
     }
-    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING");
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(d.id.as_uuid())
-        .bind(d.account.as_uuid())
-        .bind(d.version)
-        .bind(&d.sealed)
-        .bind(d.created_at)
-        .bind(d.updated_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
-    Ok(done.rows_affected() == 1)
+    Ok(insert_row(conn, table, d, " ON CONFLICT (id) DO NOTHING").await? == 1)
 }

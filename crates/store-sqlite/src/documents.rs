@@ -75,8 +75,19 @@ pub async fn insert_document<Id: TypedId>(
     table: &'static str,
     d: &StoredDocument<Id>,
 ) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
+    insert_row(conn, table, d, "").await.map(drop)
+}
+
+/// Inserts `d`; `then` follows the VALUES (an `ON CONFLICT` clause, or
+/// nothing). Answers how many rows were written.
+async fn insert_row<Id: TypedId>(
+    conn: &mut sqlx::SqliteConnection,
+    table: &'static str,
+    d: &StoredDocument<Id>,
+    then: &'static str,
+) -> Result<u64, StoreError> {
+    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?){then}");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(d.id.as_uuid().to_string())
         .bind(d.account.to_string())
         .bind(d.version)
@@ -86,7 +97,7 @@ pub async fn insert_document<Id: TypedId>(
         .execute(&mut *conn)
         .await
         .map_err(backend)?;
-    Ok(())
+    Ok(done.rows_affected())
 }
 
 /// Saves `d` if the row is still at the version before it (else `false`,
@@ -123,16 +134,5 @@ pub async fn put_document<Id: TypedId>(
     if d.version > 1 {
         return update_document(conn, table, d).await;
     }
-    let sql = format!("INSERT INTO {table} ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
-    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(d.id.as_uuid().to_string())
-        .bind(d.account.to_string())
-        .bind(d.version)
-        .bind(&d.sealed)
-        .bind(unix_micros(d.created_at))
-        .bind(unix_micros(d.updated_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(backend)?;
-    Ok(done.rows_affected() == 1)
+    Ok(insert_row(conn, table, d, " ON CONFLICT (id) DO NOTHING").await? == 1)
 }
