@@ -515,13 +515,13 @@ pub mod clients {
         assert_eq!(store.worksheet(owner, sheet.id).await.unwrap(), Some(sheet));
     }
 
-    /// A client's note index: the first write inserts it (a second first
-    /// write is refused, not merged), later ones need the version before;
-    /// another account neither reads nor writes it.
-    pub async fn note_indexes_are_scoped_and_written_in_turn(store: Arc<dyn Store>) {
-        let owner = saved(&store, "index-owner@example.org").await.id;
-        let stranger = saved(&store, "index-stranger@example.org").await.id;
-        let at = now();
+    /// A client of `owner`, stored (version 1), for cases about what a
+    /// client holds.
+    async fn stored_client(
+        store: &Arc<dyn Store>,
+        owner: cbt_domain::AccountId,
+        at: time::OffsetDateTime,
+    ) -> StoredClient {
         let client = StoredClient {
             id: ClientId::new(),
             account: owner,
@@ -535,6 +535,17 @@ pub mod clients {
         let mut tx = store.begin().await.unwrap();
         tx.insert_client(&client, &first).await.unwrap();
         tx.commit().await.unwrap();
+        client
+    }
+
+    /// A client's note index: the first write inserts it (a second first
+    /// write is refused, not merged), later ones need the version before;
+    /// another account neither reads nor writes it.
+    pub async fn note_indexes_are_scoped_and_written_in_turn(store: Arc<dyn Store>) {
+        let owner = saved(&store, "index-owner@example.org").await.id;
+        let stranger = saved(&store, "index-stranger@example.org").await.id;
+        let at = now();
+        let client = stored_client(&store, owner, at).await;
         let mut index = cbt_ports::StoredNoteIndex {
             id: client.id,
             account: owner,
@@ -572,19 +583,7 @@ pub mod clients {
         let owner = saved(&store, "notes-owner@example.org").await.id;
         let stranger = saved(&store, "notes-stranger@example.org").await.id;
         let at = now();
-        let client = StoredClient {
-            id: ClientId::new(),
-            account: owner,
-            version: 1,
-            sealed: vec![1],
-            created_at: at,
-            updated_at: at,
-        };
-        let first_client =
-            StoredClientVersion { client: client.id, version: 1, sealed: vec![1], changed_by: owner, changed_at: at };
-        let mut tx = store.begin().await.unwrap();
-        tx.insert_client(&client, &first_client).await.unwrap();
-        tx.commit().await.unwrap();
+        let client = stored_client(&store, owner, at).await;
 
         let mut note = StoredRecord {
             id: RecordId::new(),
