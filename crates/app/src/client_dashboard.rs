@@ -1,7 +1,8 @@
 //! The client dashboard: the client with every record kept about them
 //! (session notes, formulations, hypotheses, treatment plans and their
-//! progress, homework), read at once and audited in one transaction: one
-//! event for the client and one per kind of record listed.
+//! progress, homework), read at once and audited together: one event for
+//! the client and one per kind of record listed, stored before the page is
+//! answered.
 
 use cbt_domain::account::Account;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
@@ -75,9 +76,7 @@ impl App {
                 self.event(Actor::Account(me), action, AuditTarget { kind, id: target }, AuditOutcome::Success, ctx)
             })
             .collect();
-        let mut tx = self.store.begin().await?;
-        self.audit_all(&mut tx, &events).await?;
-        tx.commit().await?;
+        self.read_audit.record(events).await?;
         Ok(dashboard)
     }
 }

@@ -14,6 +14,7 @@ mod error;
 pub mod files;
 pub mod keys;
 pub mod passwords;
+mod read_audit;
 pub mod records;
 pub mod session_notes;
 mod signed_links;
@@ -76,6 +77,8 @@ pub struct App {
     keys: Arc<dyn KeyProvider>,
     files: Arc<dyn BlobStore>,
     key_cache: Arc<keys::KeyCache>,
+    /// Reads' audit events, written by group commit.
+    read_audit: Arc<read_audit::ReadAudit>,
     lockouts: Arc<accounts::Lockouts>,
     recovery_pepper: Arc<cbt_mfa::RecoveryPepper>,
     settings: Arc<AppSettings>,
@@ -84,11 +87,13 @@ pub struct App {
 impl App {
     pub fn new(ports: AppPorts, keys: AppKeys<'_>, settings: AppSettings) -> Result<Self, AppError> {
         let hasher = PasswordHasher::new(settings.password_hash_cost, settings.password_hash_workers)?;
+        let audit_key = Arc::new(AuditKey::new(keys.audit));
         Ok(Self {
+            read_audit: Arc::new(read_audit::ReadAudit::new(ports.store.clone(), audit_key.clone())),
             store: ports.store,
             clock: ports.clock,
             mailer: ports.mailer,
-            audit_key: Arc::new(AuditKey::new(keys.audit)),
+            audit_key,
             hasher,
             links: Arc::new(LinkSigner::new(keys.links)),
             keys: ports.keys,

@@ -117,7 +117,7 @@ pub struct MigrationReport {
 }
 
 /// Storage failures. Messages name what failed, never the values involved.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or refused the connection.
     #[error("database unavailable: {0}")]
@@ -173,7 +173,9 @@ pub trait Store: Send + Sync + 'static {
     /// first look that lets a flood of refused attempts write nothing).
     async fn peek_rate_bucket(&self, bucket: &str) -> Result<Option<BucketState>, StoreError>;
 
-    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError>;
+    /// The session of a cookie's token with its account, read together
+    /// (every signed-in request asks).
+    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError>;
 
     /// The account's sessions, oldest first.
     async fn sessions_of(&self, account: AccountId) -> Result<Vec<Session>, StoreError>;

@@ -281,14 +281,18 @@ pub mod accounts {
             tx.insert_session(s).await.expect("insert");
         }
         tx.commit().await.expect("commit");
-        assert_eq!(store.session_by_token_hash(&[2; 32]).await.expect("read"), Some(s2.clone()));
+        assert_eq!(store.session_by_token_hash(&[2; 32]).await.expect("read"), Some((s2.clone(), ann.clone())));
+        assert_eq!(store.session_by_token_hash(&[9; 32]).await.expect("read"), Some((sb.clone(), bob.clone())));
         assert_eq!(store.session_by_token_hash(&[7; 32]).await.expect("read"), None);
         let ids: Vec<_> = store.sessions_of(ann.id).await.expect("list").into_iter().map(|s| s.id).collect();
         assert_eq!(ids, vec![s1.id, s2.id, s3.id]);
 
         let later = t + Duration::minutes(5);
         store.touch_session(s1.id, later).await.expect("touch");
-        assert_eq!(store.session_by_token_hash(&[1; 32]).await.expect("read").map(|s| s.last_seen_at), Some(later));
+        assert_eq!(
+            store.session_by_token_hash(&[1; 32]).await.expect("read").map(|(s, _)| s.last_seen_at),
+            Some(later)
+        );
 
         let mut tx = store.begin().await.expect("begin");
         assert!(!tx.delete_session(bob.id, s1.id).await.expect("delete"), "not Bob's session");

@@ -54,6 +54,12 @@ impl Default for PoolSettings {
     }
 }
 
+/// A pooled connection idle longer than this is checked (a round trip)
+/// before use, since a firewall or a server restart may have cut it.
+/// Connections in steady use are not: the check would double the round
+/// trips of every query, and a cut one fails its query and is dropped.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(30);
+
 impl PostgresStore {
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url)
@@ -62,6 +68,16 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < CHECK_IDLE_AFTER {
+                        return Ok(true);
+                    }
+                    // `false` drops the connection; the pool opens another.
+                    Ok(sqlx::Connection::ping(conn).await.is_ok())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(unavailable)?;
@@ -163,7 +179,7 @@ impl Store for PostgresStore {
         accounts::rate_bucket(&self.pool, bucket).await
     }
 
-    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
         accounts::session_by_token_hash(&self.pool, token_hash).await
     }
 
@@ -296,6 +312,44 @@ fn audit_entry(r: &PgRow) -> Result<AuditEntry, StoreError> {
     })
 }
 
+/// Audit events column by column, as `UNNEST` takes them.
+#[derive(Default)]
+struct AuditColumns {
+    seq: Vec<i64>,
+    id: Vec<Uuid>,
+    occurred_at: Vec<OffsetDateTime>,
+    actor_kind: Vec<String>,
+    actor_id: Vec<Option<String>>,
+    action: Vec<String>,
+    target_kind: Vec<String>,
+    target_id: Vec<Option<String>>,
+    outcome: Vec<String>,
+    ip: Vec<Option<String>>,
+    user_agent: Vec<Option<String>>,
+    request_id: Vec<Option<String>>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+impl AuditColumns {
+    fn push(&mut self, seq: i64, f: AuditFields, prev_hash: Vec<u8>, hash: Vec<u8>) {
+        self.seq.push(seq);
+        self.id.push(f.id);
+        self.occurred_at.push(f.occurred_at);
+        self.actor_kind.push(f.actor_kind);
+        self.actor_id.push(f.actor_id);
+        self.action.push(f.action);
+        self.target_kind.push(f.target_kind);
+        self.target_id.push(f.target_id);
+        self.outcome.push(f.outcome);
+        self.ip.push(f.ip);
+        self.user_agent.push(f.user_agent);
+        self.request_id.push(f.request_id);
+        self.prev_hash.push(prev_hash);
+        self.hash.push(hash);
+    }
+}
+
 struct PostgresTx {
     tx: Transaction<'static, Postgres>,
 }
@@ -321,41 +375,41 @@ impl StoreTx for PostgresTx {
         if events.is_empty() {
             return Ok(seq);
         }
-        // The chain is worked out first, then written in one statement:
-        // one round trip to the database however many events.
-        let mut rows = Vec::with_capacity(events.len());
+        // The chain is worked out first, then written in one statement of
+        // fixed text (so prepared once, whatever the number of events):
+        // the events as arrays, and the new head in the same statement.
+        let mut rows = AuditColumns::default();
         for event in events {
             seq += 1;
             let fields = event.to_fields();
             let hash = key.entry_hash(seq, &prev_hash, &fields);
-            rows.push((seq, fields, std::mem::replace(&mut prev_hash, hash.to_vec()), hash));
+            rows.push(seq, fields, std::mem::replace(&mut prev_hash, hash.to_vec()), hash.to_vec());
         }
-        let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
-             target_id, outcome, ip, user_agent, request_id, prev_hash, hash) ",
-        );
-        insert.push_values(&rows, |mut b, r| {
-            b.push_bind(r.0)
-                .push_bind(r.1.id)
-                .push_bind(r.1.occurred_at)
-                .push_bind(&r.1.actor_kind)
-                .push_bind(&r.1.actor_id)
-                .push_bind(&r.1.action)
-                .push_bind(&r.1.target_kind)
-                .push_bind(&r.1.target_id)
-                .push_bind(&r.1.outcome)
-                .push_bind(&r.1.ip)
-                .push_bind(&r.1.user_agent)
-                .push_bind(&r.1.request_id)
-                .push_bind(&r.2)
-                .push_bind(&r.3[..]);
-        });
-        insert.build().execute(&mut *self.tx).await.map_err(backend)?;
         let head = key.head(seq, &prev_hash);
         sqlx::query(
-            "INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, $1, $2, $3) \
+            "WITH appended AS ( \
+               INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
+               target_id, outcome, ip, user_agent, request_id, prev_hash, hash) \
+               SELECT * FROM UNNEST($1::BIGINT[], $2::UUID[], $3::TIMESTAMPTZ[], $4::TEXT[], $5::TEXT[], \
+               $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[], \
+               $13::BYTEA[], $14::BYTEA[])) \
+             INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, $15, $16, $17) \
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tag = excluded.tag",
         )
+        .bind(rows.seq)
+        .bind(rows.id)
+        .bind(rows.occurred_at)
+        .bind(rows.actor_kind)
+        .bind(rows.actor_id)
+        .bind(rows.action)
+        .bind(rows.target_kind)
+        .bind(rows.target_id)
+        .bind(rows.outcome)
+        .bind(rows.ip)
+        .bind(rows.user_agent)
+        .bind(rows.request_id)
+        .bind(rows.prev_hash)
+        .bind(rows.hash)
         .bind(head.seq)
         .bind(&head.hash)
         .bind(&head.tag)

@@ -120,26 +120,42 @@ pub async fn update_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
 const SESSION_COLUMNS: &str = "id, token_hash, account_id, stage, created_at, last_seen_at, expires_at, ip, user_agent";
 
 fn session(r: &SqliteRow) -> Result<Session, StoreError> {
-    let id: String = r.try_get("id").map_err(backend)?;
-    let account: String = r.try_get("account_id").map_err(backend)?;
-    let stage: String = r.try_get("stage").map_err(backend)?;
+    session_named(r, "")
+}
+
+/// A session from columns named `{prefix}id`, `{prefix}token_hash`, ...
+fn session_named(r: &SqliteRow, prefix: &str) -> Result<Session, StoreError> {
+    let col = |name: &str| format!("{prefix}{name}");
+    let id: String = r.try_get(col("id").as_str()).map_err(backend)?;
+    let account: String = r.try_get(col("account_id").as_str()).map_err(backend)?;
+    let stage: String = r.try_get(col("stage").as_str()).map_err(backend)?;
     Ok(Session {
         id: id_of(&id, "session id")?,
-        token_hash: r.try_get("token_hash").map_err(backend)?,
+        token_hash: r.try_get(col("token_hash").as_str()).map_err(backend)?,
         account_id: id_of(&account, "account id")?,
         stage: SessionStage::from_code(&stage).ok_or(StoreError::Corrupt { what: "session stage" })?,
-        created_at: time_of(r.try_get("created_at").map_err(backend)?)?,
-        last_seen_at: time_of(r.try_get("last_seen_at").map_err(backend)?)?,
-        expires_at: time_of(r.try_get("expires_at").map_err(backend)?)?,
-        ip: r.try_get("ip").map_err(backend)?,
-        user_agent: r.try_get("user_agent").map_err(backend)?,
+        created_at: time_of(r.try_get(col("created_at").as_str()).map_err(backend)?)?,
+        last_seen_at: time_of(r.try_get(col("last_seen_at").as_str()).map_err(backend)?)?,
+        expires_at: time_of(r.try_get(col("expires_at").as_str()).map_err(backend)?)?,
+        ip: r.try_get(col("ip").as_str()).map_err(backend)?,
+        user_agent: r.try_get(col("user_agent").as_str()).map_err(backend)?,
     })
 }
 
-pub async fn session_by_token_hash<'e>(e: impl SqliteExecutor<'e>, hash: &[u8]) -> Result<Option<Session>, StoreError> {
-    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = ?");
+/// The session of a token, with its account, in one statement: every
+/// signed-in request starts here.
+pub async fn session_by_token_hash<'e>(
+    e: impl SqliteExecutor<'e>,
+    hash: &[u8],
+) -> Result<Option<(Session, Account)>, StoreError> {
+    let session_columns: Vec<String> = SESSION_COLUMNS.split(", ").map(|c| format!("{c} AS session_{c}")).collect();
+    let sql = format!(
+        "SELECT {ACCOUNT_COLUMNS}, s.* FROM (SELECT {} FROM sessions WHERE token_hash = ?) s \
+         JOIN accounts ON accounts.id = s.session_account_id",
+        session_columns.join(", ")
+    );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(hash).fetch_optional(e).await.map_err(backend)?;
-    row.as_ref().map(session).transpose()
+    row.map(|r| Ok((session_named(&r, "session_")?, account(&r)?))).transpose()
 }
 
 pub async fn sessions_of<'e>(e: impl SqliteExecutor<'e>, account: AccountId) -> Result<Vec<Session>, StoreError> {

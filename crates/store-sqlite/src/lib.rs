@@ -5,6 +5,12 @@
 //! `BEGIN IMMEDIATE` so two writers queue for the lock instead of failing
 //! half-way. The file is created with mode 0600 (SQLite gives its WAL and
 //! shared-memory files the same mode).
+//!
+//! Checkpoints (copying the WAL back into the database file, with an
+//! fsync) are not left to whichever commit crosses SQLite's threshold,
+//! since every writer would then wait behind that one commit: a task of
+//! the store's own runs them on a connection of their own, beside the
+//! writer, every [`CHECKPOINT_EVERY`].
 
 mod accounts;
 mod clients;
@@ -39,6 +45,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a writer waits for the database lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 pub struct SqliteStore {
     /// Readers: WAL lets them run beside the writer.
     pool: SqlitePool,
@@ -46,6 +55,16 @@ pub struct SqliteStore {
     /// queueing here (instead of on the file lock) keeps queued writers
     /// from holding the readers' connections.
     writer: SqlitePool,
+    /// Runs the checkpoints; `None` for an in-memory database (no WAL).
+    checkpoints: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        if let Some(task) = &self.checkpoints {
+            task.abort();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -65,25 +84,59 @@ impl SqliteStore {
             // Deleted rows (a destroyed data key, purged records) are
             // overwritten in the file, not just marked free.
             .pragma("secure_delete", "ON")
+            // Checkpoints are the store's task's job, not a commit's.
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(BUSY_TIMEOUT);
+        // A connection to a local file does not drop: checking it before
+        // each use (sqlx's default) would only cost a round trip to its
+        // worker thread.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .connect_with(options.clone())
             .await
             .map_err(unavailable)?;
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options.create_if_missing(false))
+            .connect_with(options.clone().create_if_missing(false))
             .await
             .map_err(unavailable)?;
-        Ok(Self { pool, writer })
+        let checkpoints = if is_memory(&filename) {
+            None
+        } else {
+            let checkpointer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.create_if_missing(false))
+                .await
+                .map_err(unavailable)?;
+            Some(tokio::spawn(checkpoint_regularly(checkpointer)))
+        };
+        Ok(Self { pool, writer, checkpoints })
     }
 
     /// The latest migration version embedded in this build.
     pub fn expected_schema_version() -> i64 {
         MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+}
+
+/// Copies what the WAL holds into the database file, without waiting for
+/// readers or the writer (a `PASSIVE` checkpoint: what they still use is
+/// copied next time). Ends with the store.
+async fn checkpoint_regularly(checkpointer: SqlitePool) {
+    let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&checkpointer).await {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            // The next tick tries again; the WAL only grows meanwhile.
+            Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed"),
+        }
     }
 }
 
@@ -186,6 +239,9 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        if let Some(task) = &self.checkpoints {
+            task.abort();
+        }
         self.pool.close().await;
         self.writer.close().await;
     }
@@ -206,7 +262,7 @@ impl Store for SqliteStore {
         accounts::rate_bucket(&self.pool, bucket).await
     }
 
-    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<Session>, StoreError> {
+    async fn session_by_token_hash(&self, token_hash: &[u8]) -> Result<Option<(Session, Account)>, StoreError> {
         accounts::session_by_token_hash(&self.pool, token_hash).await
     }
 

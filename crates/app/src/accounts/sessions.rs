@@ -36,7 +36,9 @@ impl App {
         token: &str,
         stage: SessionStage,
     ) -> Result<Option<CurrentSession>, AppError> {
-        let Some(session) = self.store.session_by_token_hash(&token_hash(token)).await? else { return Ok(None) };
+        let Some((session, account)) = self.store.session_by_token_hash(&token_hash(token)).await? else {
+            return Ok(None);
+        };
         let now = self.clock.now();
         if !session.is_live(now) {
             let mut tx = self.store.begin().await?;
@@ -47,7 +49,6 @@ impl App {
         if session.stage != stage {
             return Ok(None);
         }
-        let Some(account) = self.store.account_by_id(session.account_id).await? else { return Ok(None) };
         let session = if session.needs_touch(now) {
             let now = cbt_domain::time::to_storage_precision(now);
             self.store.touch_session(session.id, now).await?;

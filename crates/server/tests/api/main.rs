@@ -37,6 +37,7 @@ mod errors;
 mod headers;
 mod openapi;
 mod postgres_tls;
+mod read_audit;
 mod session_notes;
 mod startup;
 
