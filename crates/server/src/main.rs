@@ -100,6 +100,11 @@ enum AuditCommand {
     Verify,
 }
 
+/// mimalloc instead of glibc's allocator: a page allocates and frees many
+/// small strings (decrypted fields, JSON, HTML) on two worker threads.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
