@@ -41,9 +41,9 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<ClientDashboard, AppError> {
         let me = Self::clinician(account)?;
-        let stored = self.store.client(me, id).await?.ok_or(AppError::NotFound)?;
-        let notes = match self.store.note_index(me, id).await? {
-            Some(stored) => self.open_note_index(me, &stored).await?,
+        let (stored, index) = self.store.client_with_note_index(me, id).await?.ok_or(AppError::NotFound)?;
+        let notes = match index {
+            Some(index) => self.open_note_index(me, &index).await?,
             // Notes written before there were indexes: the slow way, until
             // the client's next note writes the index.
             None => self.build_note_index(me, id).await?,

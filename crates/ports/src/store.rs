@@ -239,8 +239,13 @@ pub trait Store: Send + Sync + 'static {
     /// The account's custom worksheets, oldest first.
     async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError>;
 
-    /// One of the account's clients' note index, if it has been written.
-    async fn note_index(&self, account: AccountId, client: ClientId) -> Result<Option<StoredNoteIndex>, StoreError>;
+    /// The account's client with its note index (`None` before the
+    /// client's first note), read together: the client's page shows both.
+    async fn client_with_note_index(
+        &self,
+        account: AccountId,
+        id: ClientId,
+    ) -> Result<Option<(StoredClient, Option<StoredNoteIndex>)>, StoreError>;
 
     /// How many data keys each KEK wraps.
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;

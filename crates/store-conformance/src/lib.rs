@@ -558,13 +558,20 @@ pub mod clients {
             created_at: at,
             updated_at: at,
         };
+        // The client's page reads the client with its index, or without
+        // one before the first note; a stranger reads neither.
+        let page = |account| {
+            let store = store.clone();
+            async move { store.client_with_note_index(account, client.id).await.unwrap() }
+        };
+        assert_eq!(page(owner).await, Some((client.clone(), None)));
         let mut tx = store.begin().await.unwrap();
         assert_eq!(tx.note_index_for_update(owner, client.id).await.unwrap(), None);
         assert!(tx.put_note_index(&index).await.unwrap());
         assert!(!tx.put_note_index(&index).await.unwrap(), "a second first index is refused");
         tx.commit().await.unwrap();
-        assert_eq!(store.note_index(owner, client.id).await.unwrap(), Some(index.clone()));
-        assert_eq!(store.note_index(stranger, client.id).await.unwrap(), None);
+        assert_eq!(page(owner).await, Some((client.clone(), Some(index.clone()))));
+        assert_eq!(page(stranger).await, None);
         index.version = 2;
         index.sealed = vec![4; 40];
         let mut tx = store.begin().await.unwrap();
@@ -574,7 +581,7 @@ pub mod clients {
         assert!(tx.put_note_index(&index).await.unwrap());
         assert!(!tx.put_note_index(&index).await.unwrap(), "a stale version writes nothing");
         tx.commit().await.unwrap();
-        assert_eq!(store.note_index(owner, client.id).await.unwrap(), Some(index));
+        assert_eq!(page(owner).await, Some((client, Some(index))));
     }
 
     /// Records belong to one of the account's clients; signing locks them

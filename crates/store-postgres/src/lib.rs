@@ -253,8 +253,12 @@ impl Store for PostgresStore {
         documents::documents_of(&self.pool, documents::WORKSHEETS, account).await
     }
 
-    async fn note_index(&self, account: AccountId, client: ClientId) -> Result<Option<StoredNoteIndex>, StoreError> {
-        documents::document_of(&self.pool, documents::NOTE_INDEXES, account, client).await
+    async fn client_with_note_index(
+        &self,
+        account: AccountId,
+        id: ClientId,
+    ) -> Result<Option<(StoredClient, Option<StoredNoteIndex>)>, StoreError> {
+        documents::document_with(&self.pool, documents::CLIENTS, documents::NOTE_INDEXES, account, id).await
     }
 
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {
@@ -354,20 +358,34 @@ struct PostgresTx {
     tx: Transaction<'static, Postgres>,
 }
 
+impl PostgresTx {
+    async fn locked_audit_head(&mut self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(backend)
+    }
+}
+
 #[async_trait]
 impl StoreTx for PostgresTx {
     async fn append_audit(&mut self, key: &AuditKey, events: &[AuditEvent]) -> Result<i64, StoreError> {
-        // Held until this transaction ends: appends from every instance
-        // queue here, so each sees the head the previous one wrote.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(AUDIT_LOCK)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(backend)?;
-        let head: Option<(i64, Vec<u8>)> = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(backend)?;
+        // The head row, locked until this transaction ends: appends from
+        // every instance queue on it, and one that waited reads the head
+        // the previous one committed (READ COMMITTED reads a locked row
+        // again once its holder commits).
+        let mut head = self.locked_audit_head().await?;
+        if head.is_none() {
+            // No head yet (the very first append): no row to queue on, so
+            // the first appenders take turns on an advisory lock, then
+            // look again.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(AUDIT_LOCK)
+                .execute(&mut *self.tx)
+                .await
+                .map_err(backend)?;
+            head = self.locked_audit_head().await?;
+        }
         let (mut seq, mut prev_hash) = match head {
             Some((seq, hash)) => (seq, hash),
             None => (0, GENESIS_HASH.to_vec()),
