@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
-use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
+use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead};
 use cbt_domain::ids::{ClientId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
@@ -336,8 +336,9 @@ struct AuditColumns {
 }
 
 impl AuditColumns {
-    fn push(&mut self, seq: i64, f: AuditFields, prev_hash: Vec<u8>, hash: Vec<u8>) {
-        self.seq.push(seq);
+    fn push(&mut self, entry: AuditEntry) {
+        let f = entry.fields;
+        self.seq.push(entry.seq);
         self.id.push(f.id);
         self.occurred_at.push(f.occurred_at);
         self.actor_kind.push(f.actor_kind);
@@ -349,8 +350,8 @@ impl AuditColumns {
         self.ip.push(f.ip);
         self.user_agent.push(f.user_agent);
         self.request_id.push(f.request_id);
-        self.prev_hash.push(prev_hash);
-        self.hash.push(hash);
+        self.prev_hash.push(entry.prev_hash);
+        self.hash.push(entry.hash);
     }
 }
 
@@ -386,24 +387,17 @@ impl StoreTx for PostgresTx {
                 .map_err(backend)?;
             head = self.locked_audit_head().await?;
         }
-        let (mut seq, mut prev_hash) = match head {
-            Some((seq, hash)) => (seq, hash),
-            None => (0, GENESIS_HASH.to_vec()),
-        };
         if events.is_empty() {
-            return Ok(seq);
+            return Ok(head.map_or(0, |(seq, _)| seq));
         }
         // The chain is worked out first, then written in one statement of
         // fixed text (so prepared once, whatever the number of events):
         // the events as arrays, and the new head in the same statement.
+        let (entries, head) = key.link(head, events);
         let mut rows = AuditColumns::default();
-        for event in events {
-            seq += 1;
-            let fields = event.to_fields();
-            let hash = key.entry_hash(seq, &prev_hash, &fields);
-            rows.push(seq, fields, std::mem::replace(&mut prev_hash, hash.to_vec()), hash.to_vec());
+        for entry in entries {
+            rows.push(entry);
         }
-        let head = key.head(seq, &prev_hash);
         sqlx::query(
             "WITH appended AS ( \
                INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
@@ -434,7 +428,7 @@ impl StoreTx for PostgresTx {
         .execute(&mut *self.tx)
         .await
         .map_err(backend)?;
-        Ok(seq)
+        Ok(head.seq)
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

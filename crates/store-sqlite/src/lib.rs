@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
-use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead, GENESIS_HASH};
+use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead};
 use cbt_domain::ids::{ClientId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
@@ -436,44 +436,33 @@ impl StoreTx for SqliteTx {
             .fetch_optional(&mut *self.tx)
             .await
             .map_err(backend)?;
-        let (mut seq, mut prev_hash) = match head {
-            Some((seq, hash)) => (seq, hash),
-            None => (0, GENESIS_HASH.to_vec()),
-        };
         if events.is_empty() {
-            return Ok(seq);
+            return Ok(head.map_or(0, |(seq, _)| seq));
         }
         // The chain is worked out first, then written in one statement:
         // one round trip to the database however many events.
-        let mut rows = Vec::with_capacity(events.len());
-        for event in events {
-            seq += 1;
-            let fields = event.to_fields();
-            let hash = key.entry_hash(seq, &prev_hash, &fields);
-            rows.push((seq, fields, std::mem::replace(&mut prev_hash, hash.to_vec()), hash));
-        }
+        let (entries, head) = key.link(head, events);
         let mut insert = sqlx::QueryBuilder::new(
             "INSERT INTO audit_events (seq, id, occurred_at, actor_kind, actor_id, action, target_kind, \
              target_id, outcome, ip, user_agent, request_id, prev_hash, hash) ",
         );
-        insert.push_values(&rows, |mut b, r| {
-            b.push_bind(r.0)
-                .push_bind(r.1.id.to_string())
-                .push_bind(cbt_domain::time::unix_micros(r.1.occurred_at))
-                .push_bind(&r.1.actor_kind)
-                .push_bind(&r.1.actor_id)
-                .push_bind(&r.1.action)
-                .push_bind(&r.1.target_kind)
-                .push_bind(&r.1.target_id)
-                .push_bind(&r.1.outcome)
-                .push_bind(&r.1.ip)
-                .push_bind(&r.1.user_agent)
-                .push_bind(&r.1.request_id)
-                .push_bind(&r.2)
-                .push_bind(&r.3[..]);
+        insert.push_values(&entries, |mut b, e| {
+            b.push_bind(e.seq)
+                .push_bind(e.fields.id.to_string())
+                .push_bind(cbt_domain::time::unix_micros(e.fields.occurred_at))
+                .push_bind(&e.fields.actor_kind)
+                .push_bind(&e.fields.actor_id)
+                .push_bind(&e.fields.action)
+                .push_bind(&e.fields.target_kind)
+                .push_bind(&e.fields.target_id)
+                .push_bind(&e.fields.outcome)
+                .push_bind(&e.fields.ip)
+                .push_bind(&e.fields.user_agent)
+                .push_bind(&e.fields.request_id)
+                .push_bind(&e.prev_hash)
+                .push_bind(&e.hash);
         });
         insert.build().execute(&mut *self.tx).await.map_err(backend)?;
-        let head = key.head(seq, &prev_hash);
         sqlx::query(
             "INSERT INTO audit_chain_head (id, seq, hash, tag) VALUES (1, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, tag = excluded.tag",
@@ -484,7 +473,7 @@ impl StoreTx for SqliteTx {
         .execute(&mut *self.tx)
         .await
         .map_err(backend)?;
-        Ok(seq)
+        Ok(head.seq)
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

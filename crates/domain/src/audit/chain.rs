@@ -15,7 +15,7 @@ use std::fmt;
 use aws_lc_rs::{constant_time, hmac};
 use uuid::Uuid;
 
-use super::{AuditEntry, AuditFields};
+use super::{AuditEntry, AuditEvent, AuditFields};
 
 /// `hash_0`: what the first entry links to.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -70,6 +70,22 @@ impl AuditKey {
     /// The head record after appending an entry.
     pub fn head(&self, seq: i64, hash: &[u8]) -> ChainHead {
         ChainHead { seq, hash: hash.to_vec(), tag: self.head_tag(seq, hash).to_vec() }
+    }
+
+    /// Chains `events` after the stored head's `(seq, hash)` (`None`:
+    /// nothing stored yet): the entries to store, in order, and the head
+    /// that follows them. Every store appends through this, under its
+    /// chain lock.
+    pub fn link(&self, head: Option<(i64, Vec<u8>)>, events: &[AuditEvent]) -> (Vec<AuditEntry>, ChainHead) {
+        let (mut seq, mut prev_hash) = head.unwrap_or_else(|| (0, GENESIS_HASH.to_vec()));
+        let mut entries = Vec::with_capacity(events.len());
+        for event in events {
+            seq += 1;
+            let fields = event.to_fields();
+            let hash = self.entry_hash(seq, &prev_hash, &fields).to_vec();
+            entries.push(AuditEntry { seq, fields, prev_hash: std::mem::replace(&mut prev_hash, hash.clone()), hash });
+        }
+        (entries, self.head(seq, &prev_hash))
     }
 }
 
@@ -217,25 +233,19 @@ mod tests {
         AuditKey::new(&[7u8; 32])
     }
 
+    fn event(seq: i64) -> AuditEvent {
+        AuditEvent::new(
+            time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq),
+            Actor::System,
+            AuditAction::ServerStarted,
+            AuditTarget::system(),
+            AuditOutcome::Success,
+            RequestContext::default(),
+        )
+    }
+
     fn chain(key: &AuditKey, n: i64) -> (Vec<AuditEntry>, ChainHead) {
-        let mut prev = GENESIS_HASH.to_vec();
-        let mut out = Vec::new();
-        for seq in 1..=n {
-            let ev = AuditEvent::new(
-                time::OffsetDateTime::UNIX_EPOCH + time::Duration::seconds(seq),
-                Actor::System,
-                AuditAction::ServerStarted,
-                AuditTarget::system(),
-                AuditOutcome::Success,
-                RequestContext::default(),
-            );
-            let fields = ev.to_fields();
-            let hash = key.entry_hash(seq, &prev, &fields).to_vec();
-            out.push(AuditEntry { seq, fields, prev_hash: prev.clone(), hash: hash.clone() });
-            prev = hash;
-        }
-        let head = key.head(n, &prev);
-        (out, head)
+        key.link(None, &(1..=n).map(event).collect::<Vec<_>>())
     }
 
     fn verify(key: &AuditKey, entries: &[AuditEntry], head: &ChainHead) -> Result<ChainSummary, ChainBreak> {
@@ -244,6 +254,22 @@ mod tests {
             v.feed(e)?;
         }
         v.finish(Some(head))
+    }
+
+    /// Appending in batches, each after the head the last one left,
+    /// makes the same chain as appending everything at once.
+    #[test]
+    fn checklist_32_batches_link_after_the_stored_head() {
+        let k = key();
+        let events: Vec<AuditEvent> = (1..=5).map(event).collect();
+        let (first, head) = k.link(None, &events[..2]);
+        assert_eq!(first[0].prev_hash, GENESIS_HASH.to_vec());
+        let (rest, head) = k.link(Some((head.seq, head.hash)), &events[2..]);
+        assert_eq!(rest[0].seq, 3);
+        assert_eq!(rest[0].prev_hash, first[1].hash);
+        let all: Vec<AuditEntry> = first.into_iter().chain(rest).collect();
+        assert_eq!((all.clone(), head.clone()), k.link(None, &events));
+        assert!(verify(&k, &all, &head).is_ok());
     }
 
     #[test]
