@@ -6,6 +6,7 @@
 
 pub mod access_token;
 pub mod account;
+pub mod assessment;
 pub mod audit;
 pub mod client;
 pub mod formulation;
