@@ -41,19 +41,20 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<ClientDashboard, AppError> {
         let me = Self::clinician(account)?;
-        let (stored, index) = self.store.client_with_note_index(me, id).await?.ok_or(AppError::NotFound)?;
-        let notes = match index {
+        // Every kind the page lists but session notes (read from the note
+        // index) and psychotherapy notes (never on it), with the client and
+        // the index, in one statement.
+        let kinds = [Formulation::KIND, Hypothesis::KIND, TreatmentPlan::KIND, GoalProgress::KIND, Homework::KIND];
+        let page = self.store.client_page(me, id, &kinds).await?.ok_or(AppError::NotFound)?;
+        let notes = match page.note_index {
             Some(index) => self.open_note_index(me, &index).await?,
             // Notes written before there were indexes: the slow way, until
             // the client's next note writes the index.
             None => self.build_note_index(me, id).await?,
         };
-        // Every other kind in one query (psychotherapy notes are not among
-        // them).
-        let kinds = [Formulation::KIND, Hypothesis::KIND, TreatmentPlan::KIND, GoalProgress::KIND, Homework::KIND];
-        let records = self.store.records_of(me, id, &kinds).await?;
+        let records = page.records;
         let dashboard = ClientDashboard {
-            client: self.open_client(stored).await?,
+            client: self.open_client(page.client).await?,
             notes: notes.newest_first(),
             formulations: self.open_records(me, &records).await?,
             hypotheses: self.open_records(me, &records).await?,

@@ -84,7 +84,7 @@ fn draw_series(canvas: &mut Canvas, axis: &DateAxis, s: &Series<'_>) {
     }
     for &(d, r) in &s.points {
         let title = format!("Goal {}, {}: {}/{RATING_MAX}", s.number, iso(d), r.min(RATING_MAX));
-        canvas.push(&look.shape.element((axis.x_of(d), y_of(r)), MARKER_SIZE, look.colour, &[title]));
+        canvas.mark(look.shape, (axis.x_of(d), y_of(r)), MARKER_SIZE, look.colour, &[title]);
     }
 }
 
@@ -103,8 +103,7 @@ fn draw_legend(canvas: &mut Canvas, series: &[Series<'_>]) {
             look.colour,
             look.dash_attr()
         ));
-        let sample_title = [format!("Goal {}", s.number)];
-        canvas.push(&look.shape.element((PLOT_LEFT - 15.0, y), MARKER_SIZE, look.colour, &sample_title));
+        canvas.mark(look.shape, (PLOT_LEFT - 15.0, y), MARKER_SIZE, look.colour, &[format_args!("Goal {}", s.number)]);
         let named = match s.label.map(str::trim).filter(|l| !l.is_empty()) {
             Some(label) => format!("Goal {}: {label}", s.number),
             None => format!("Goal {}", s.number),

@@ -32,15 +32,31 @@ pub struct N(pub f32);
 
 impl Display for N {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `+ 0.0` turns -0 into 0: "-0" in a coordinate is odd to read.
-        let tenths = (self.0 * 10.0).round() / 10.0 + 0.0;
-        if tenths.fract() == 0.0 { write!(f, "{tenths:.0}") } else { write!(f, "{tenths:.1}") }
+        // Whole tenths as an integer: a diagram writes thousands of these,
+        // and integer formatting is many times cheaper than `{:.1}` of a
+        // float. Rounds half away from zero, as `f32::round`; a -0 comes
+        // out as "0" ("-0" in a coordinate is odd to read).
+        let tenths = (self.0 * 10.0).round() as i64;
+        let sign = if tenths < 0 { "-" } else { "" };
+        let (whole, tenth) = (tenths.unsigned_abs() / 10, tenths.unsigned_abs() % 10);
+        if tenth == 0 { write!(f, "{sign}{whole}") } else { write!(f, "{sign}{whole}.{tenth}") }
     }
 }
 
 /// YYYY-MM-DD, whatever the locale: what therapists read on every other page.
 pub fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    IsoDate(d).to_string()
+}
+
+/// [`iso`] written in place, without a `String` of its own.
+#[derive(Clone, Copy, Debug)]
+pub struct IsoDate(pub Date);
+
+impl Display for IsoDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        write!(f, "{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    }
 }
 
 /// Text as XML element content. Control characters go (most are not
@@ -49,20 +65,52 @@ pub fn iso(d: Date) -> String {
 /// characters are escaped.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(' '),
-            // U+FFFE and U+FFFF are not characters in XML 1.0 either.
-            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
+    let _ = Escaping(&mut out).write_str(text);
     out
+}
+
+/// A writer that escapes, as [`escape`], all that is written through it:
+/// the text of a `Display` value goes into the markup escaped without a
+/// `String` of its own.
+struct Escaping<'a, W: fmt::Write>(&'a mut W);
+
+impl<W: fmt::Write> fmt::Write for Escaping<'_, W> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        // Runs of plain characters are written whole.
+        let mut plain = 0;
+        for (i, c) in text.char_indices() {
+            let replacement = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&apos;",
+                '\t' | '\n' | '\r' => " ",
+                // U+FFFE and U+FFFF are not characters in XML 1.0 either.
+                c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => "",
+                _ => continue,
+            };
+            self.0.write_str(&text[plain..i])?;
+            self.0.write_str(replacement)?;
+            plain = i + c.len_utf8();
+        }
+        self.0.write_str(&text[plain..])
+    }
+}
+
+/// Element text: `lines` escaped, one a line (a tooltip's entries).
+pub struct EscapedLines<'a, T: Display>(pub &'a [T]);
+
+impl<T: Display> Display for EscapedLines<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(Escaping(f), "{line}")?;
+        }
+        Ok(())
+    }
 }
 
 /// An id fit for an attribute: what the caller gave, kept to ASCII letters,
@@ -273,9 +321,16 @@ impl Canvas {
         self.body.push_str(markup);
     }
 
+    /// A marker: `shape` centred on `at`, its tooltip the lines of `title`
+    /// (escaped).
+    pub fn mark<T: Display>(&mut self, shape: Shape, at: (f32, f32), r: f32, fill: &str, title: &[T]) {
+        shape.write(&mut self.body, at, r, fill, title);
+    }
+
     /// One line of input text.
     pub fn text(&mut self, x: f32, y: f32, text: &str, style: TextStyle) {
-        let _ = write!(self.body, r#"<text x="{}" y="{}" {}>{}</text>"#, N(x), N(y), style.attrs(), escape(text));
+        let _ =
+            write!(self.body, r#"<text x="{}" y="{}" {}>{}</text>"#, N(x), N(y), style.attrs(), EscapedLines(&[text]));
     }
 
     /// Wrapped lines as one `<text>`, a `<tspan>` a line, the first
@@ -431,40 +486,41 @@ impl Shape {
 
     /// The shape centred on (x, y), `r` its half-size, with a `<title>`
     /// child (one line per entry of `title`, each escaped) for hover and
-    /// screen readers.
-    pub fn element(self, (x, y): (f32, f32), r: f32, fill: &str, title: &[String]) -> String {
-        let title: Vec<String> = title.iter().map(|t| escape(t)).collect();
-        let title = title.join("\n");
+    /// screen readers, written to `out`.
+    pub fn write<T: Display>(self, out: &mut String, (x, y): (f32, f32), r: f32, fill: &str, title: &[T]) {
         let outline = r##"stroke="#ffffff" stroke-width="1""##;
-        let path = |d: String| format!(r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#);
-        match self {
-            Shape::Circle => {
-                format!(
-                    r#"<circle cx="{}" cy="{}" r="{}" fill="{fill}" {outline}><title>{title}</title></circle>"#,
-                    N(x),
-                    N(y),
-                    N(r)
-                )
-            }
+        let title = EscapedLines(title);
+        let _ = match self {
+            Shape::Circle => write!(
+                out,
+                r#"<circle cx="{}" cy="{}" r="{}" fill="{fill}" {outline}><title>{title}</title></circle>"#,
+                N(x),
+                N(y),
+                N(r)
+            ),
             Shape::Square => {
                 let s = r * 0.9;
-                path(format!("M{},{} h{} v{} h{} z", N(x - s), N(y - s), N(2.0 * s), N(2.0 * s), N(-2.0 * s)))
+                let d = format_args!("M{},{} h{} v{} h{} z", N(x - s), N(y - s), N(2.0 * s), N(2.0 * s), N(-2.0 * s));
+                write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
             }
-            Shape::Triangle => {
+            Shape::Triangle | Shape::TriangleDown => {
+                // Pointing up, or (`flip` -1) down.
+                let flip = if self == Shape::Triangle { 1.0 } else { -1.0 };
                 let s = r * 1.15;
-                path(format!(
+                let d = format_args!(
                     "M{},{} L{},{} L{},{} z",
                     N(x),
-                    N(y - s),
+                    N(y - flip * s),
                     N(x + s),
-                    N(y + s * 0.8),
+                    N(y + flip * s * 0.8),
                     N(x - s),
-                    N(y + s * 0.8)
-                ))
+                    N(y + flip * s * 0.8)
+                );
+                write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
             }
             Shape::Diamond => {
                 let s = r * 1.2;
-                path(format!(
+                let d = format_args!(
                     "M{},{} L{},{} L{},{} L{},{} z",
                     N(x),
                     N(y - s),
@@ -474,21 +530,10 @@ impl Shape {
                     N(y + s),
                     N(x - s),
                     N(y)
-                ))
+                );
+                write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
             }
-            Shape::TriangleDown => {
-                let s = r * 1.15;
-                path(format!(
-                    "M{},{} L{},{} L{},{} z",
-                    N(x),
-                    N(y + s),
-                    N(x + s),
-                    N(y - s * 0.8),
-                    N(x - s),
-                    N(y - s * 0.8)
-                ))
-            }
-        }
+        };
     }
 }
 
@@ -501,6 +546,9 @@ mod tests {
         assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;");
         assert_eq!(escape("a\u{0}b\u{1b}[31mc\u{7f}\u{85}d\u{FFFF}"), "ab[31mcd");
         assert_eq!(escape("two\nlines\tand\rtab"), "two lines and tab");
+        assert_eq!(escape("é<ü>&"), "é&lt;ü&gt;&amp;");
+        // Written through a `Display`, each entry escaped, one a line.
+        assert_eq!(EscapedLines(&["a<b", "c&d"]).to_string(), "a&lt;b\nc&amp;d");
     }
 
     #[test]
@@ -517,6 +565,9 @@ mod tests {
         assert_eq!(N(12.345).to_string(), "12.3");
         assert_eq!(N(-0.04).to_string(), "0");
         assert_eq!(N(-1.25).to_string(), "-1.3");
+        assert_eq!(N(-0.5).to_string(), "-0.5");
+        assert_eq!(N(0.05).to_string(), "0.1");
+        assert_eq!(N(939.96).to_string(), "940");
     }
 
     #[test]

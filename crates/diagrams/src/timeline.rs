@@ -4,10 +4,11 @@
 //! colour per kind, with a legend.
 
 use std::collections::BTreeMap;
+use std::fmt::{self, Display};
 
 use time::{Date, Month};
 
-use crate::svg::{Anchor, Canvas, GRID, PALETTE, STROKE, Shape, TextStyle, iso};
+use crate::svg::{Anchor, Canvas, GRID, IsoDate, PALETTE, STROKE, Shape, TextStyle, iso};
 
 /// What happened on a day of the client's care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -131,14 +132,23 @@ fn draw_strip(canvas: &mut Canvas, axis: &MonthAxis) {
 /// A mark per kind and day, in its kind's lane. Events of one kind on one
 /// day share a mark, and its tooltip lists them all.
 fn draw_marks(canvas: &mut Canvas, axis: &MonthAxis, events: &[&TimelineEvent]) {
-    let mut marks: BTreeMap<(TimelineKind, Date), Vec<String>> = BTreeMap::new();
+    let mut marks: BTreeMap<(TimelineKind, Date), Vec<Dated<'_>>> = BTreeMap::new();
     for e in events {
         let label = if e.label.trim().is_empty() { e.kind.label() } else { e.label.trim() };
-        marks.entry((e.kind, e.date)).or_default().push(format!("{}: {label}", iso(e.date)));
+        marks.entry((e.kind, e.date)).or_default().push(Dated(e.date, label));
     }
     for ((kind, date), titles) in &marks {
         let y = STRIP_TOP + STRIP_PAD + (kind.lane() as f32 + 0.5) * LANE_HEIGHT;
-        canvas.push(&kind.shape().element((axis.x_of(*date), y), MARKER_SIZE, kind.colour(), titles));
+        canvas.mark(kind.shape(), (axis.x_of(*date), y), MARKER_SIZE, kind.colour(), titles);
+    }
+}
+
+/// A mark's tooltip line: "YYYY-MM-DD: label".
+struct Dated<'a>(Date, &'a str);
+
+impl Display for Dated<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", IsoDate(self.0), self.1)
     }
 }
 
@@ -146,8 +156,7 @@ fn draw_marks(canvas: &mut Canvas, axis: &MonthAxis, events: &[&TimelineEvent]) 
 fn draw_legend(canvas: &mut Canvas) {
     for (i, kind) in TimelineKind::ALL.into_iter().enumerate() {
         let x = STRIP_LEFT + 8.0 + i as f32 * LEGEND_SPACING;
-        let title = [kind.label().to_owned()];
-        canvas.push(&kind.shape().element((x, LEGEND_TOP - 4.0), MARKER_SIZE, kind.colour(), &title));
+        canvas.mark(kind.shape(), (x, LEGEND_TOP - 4.0), MARKER_SIZE, kind.colour(), &[kind.label()]);
         canvas.text(x + 12.0, LEGEND_TOP, kind.label(), TextStyle::SMALL);
     }
 }

@@ -14,6 +14,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyOwner, KeyProvider, StoredDataKey, WrappedKey};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
-    StoredDocument, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet,
+    Backend, ClientPagePart, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient,
+    StoredClientPage, StoredClientVersion, StoredDocument, StoredNoteIndex, StoredRecord, StoredRecordVersion,
+    StoredWorksheet,
 };

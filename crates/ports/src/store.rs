@@ -91,6 +91,58 @@ pub type StoredWorksheet = StoredDocument<WorksheetId>;
 /// id is the client's.
 pub type StoredNoteIndex = StoredDocument<ClientId>;
 
+/// What the client's page shows, as stored: the client, their note index
+/// (`None` before the first note) and their records of the kinds asked for,
+/// oldest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredClientPage {
+    pub client: StoredClient,
+    pub note_index: Option<StoredNoteIndex>,
+    pub records: Vec<StoredRecord>,
+}
+
+/// Which part of the client's page a row of a store's one statement is:
+/// the stores read the three as rows of one shape, tagged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientPagePart {
+    Client,
+    NoteIndex,
+    Record,
+}
+
+impl ClientPagePart {
+    /// The tag a store's statement gives each row: 0, 1 and 2.
+    pub fn from_tag(tag: i64) -> Result<Self, StoreError> {
+        match tag {
+            0 => Ok(Self::Client),
+            1 => Ok(Self::NoteIndex),
+            2 => Ok(Self::Record),
+            _ => Err(StoreError::Corrupt { what: "client page row" }),
+        }
+    }
+}
+
+impl StoredClientPage {
+    /// The page from a store's tagged rows, whatever their order; `None`
+    /// without a client row (the client is missing or another account's).
+    pub fn from_rows<R>(
+        rows: &[R],
+        part: impl Fn(&R) -> Result<ClientPagePart, StoreError>,
+        document: impl Fn(&R) -> Result<StoredDocument<ClientId>, StoreError>,
+        record: impl Fn(&R) -> Result<StoredRecord, StoreError>,
+    ) -> Result<Option<Self>, StoreError> {
+        let (mut client, mut note_index, mut records) = (None, None, Vec::new());
+        for row in rows {
+            match part(row)? {
+                ClientPagePart::Client => client = Some(document(row)?),
+                ClientPagePart::NoteIndex => note_index = Some(document(row)?),
+                ClientPagePart::Record => records.push(record(row)?),
+            }
+        }
+        Ok(client.map(|client| Self { client, note_index, records }))
+    }
+}
+
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -239,13 +291,15 @@ pub trait Store: Send + Sync + 'static {
     /// The account's custom worksheets, oldest first.
     async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError>;
 
-    /// The account's client with its note index (`None` before the
-    /// client's first note), read together: the client's page shows both.
-    async fn client_with_note_index(
+    /// One of the account's clients with their note index and their
+    /// records of the kinds named, in one statement: the page therapists
+    /// open most. `None` when the client is missing or another account's.
+    async fn client_page(
         &self,
         account: AccountId,
         id: ClientId,
-    ) -> Result<Option<(StoredClient, Option<StoredNoteIndex>)>, StoreError>;
+        kinds: &[&str],
+    ) -> Result<Option<StoredClientPage>, StoreError>;
 
     /// How many data keys each KEK wraps.
     async fn data_key_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;

@@ -46,7 +46,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "DATABASE_URL / CBT_DATABASE_URL",
         "sqlite://<data_dir>/cbt.db",
-        "`sqlite://…` or `postgres://…` (add `sslmode=verify-full&sslrootcert=<ca.pem>` for TLS).",
+        "`sqlite://…` or `postgres://…` (add `sslmode=verify-full&sslrootcert=<ca.pem>` for TLS; a server on this machine is reached without TLS unless `sslmode` asks).",
     ),
     ("CBT_ALLOW_SQLITE_IN_PRODUCTION", "false", "Run production on SQLite deliberately (a single node, no scale-out)."),
     ("CBT_DATABASE_MAX_CONNECTIONS", "16", "PostgreSQL connection pool size per instance."),
@@ -370,6 +370,9 @@ impl Settings {
             Some(_) if !postgres && !self.allow_sqlite_in_production => out.push(ConfigProblem(
                 "DATABASE_URL is not a PostgreSQL URL (set CBT_ALLOW_SQLITE_IN_PRODUCTION=true to run one node on SQLite deliberately)".into(),
             )),
+            Some(url) if postgres && !cbt_store_postgres::transport_is_safe(url) => out.push(ConfigProblem(
+                "DATABASE_URL reaches a PostgreSQL server on another machine without checking its certificate; add sslmode=verify-full&sslrootcert=<ca.pem>".into(),
+            )),
             _ => {}
         }
         if self.key_provider == "local" && !self.allow_local_kek_in_production {
@@ -436,6 +439,25 @@ mod tests {
     #[test]
     fn production_with_postgres_https_and_loopback_bind_is_fine() {
         assert_eq!(production().problems(), vec![]);
+    }
+
+    #[test]
+    fn production_refuses_a_remote_postgres_without_certificate_checks() {
+        for url in ["postgres://db.internal/cbt", "postgres://db.internal/cbt?sslmode=require"] {
+            let s = Settings { database_url: Some(url.into()), ..production() };
+            let problems = s.problems();
+            assert_eq!(problems.len(), 1, "{url}");
+            assert!(problems[0].0.contains("sslmode=verify-full"), "{url}");
+        }
+        for url in [
+            "postgres://db.internal/cbt?sslmode=verify-ca&sslrootcert=/etc/ca.pem",
+            "postgres://127.0.0.1:5432/cbt",
+            "postgres://localhost/cbt",
+            "postgres://[::1]:5432/cbt",
+            "postgres:///cbt?host=/run/postgresql",
+        ] {
+            assert_eq!(Settings { database_url: Some(url.into()), ..production() }.problems(), vec![], "{url}");
+        }
     }
 
     #[test]

@@ -544,7 +544,9 @@ pub mod clients {
 
     /// A client's note index: the first write inserts it (a second first
     /// write is refused, not merged), later ones need the version before;
-    /// another account neither reads nor writes it.
+    /// another account neither reads nor writes it. The client's page
+    /// reads the client, the index and the records of the kinds asked for,
+    /// and nothing for another account or a missing client.
     pub async fn note_indexes_are_scoped_and_written_in_turn(store: Arc<dyn Store>) {
         let owner = saved(&store, "index-owner@example.org").await.id;
         let stranger = saved(&store, "index-stranger@example.org").await.id;
@@ -562,7 +564,9 @@ pub mod clients {
         // one before the first note; a stranger reads neither.
         let page = |account| {
             let store = store.clone();
-            async move { store.client_with_note_index(account, client.id).await.unwrap() }
+            async move {
+                store.client_page(account, client.id, &["formulation"]).await.unwrap().map(|p| (p.client, p.note_index))
+            }
         };
         assert_eq!(page(owner).await, Some((client.clone(), None)));
         let mut tx = store.begin().await.unwrap();
@@ -581,7 +585,43 @@ pub mod clients {
         assert!(tx.put_note_index(&index).await.unwrap());
         assert!(!tx.put_note_index(&index).await.unwrap(), "a stale version writes nothing");
         tx.commit().await.unwrap();
-        assert_eq!(page(owner).await, Some((client, Some(index))));
+        assert_eq!(page(owner).await, Some((client.clone(), Some(index.clone()))));
+
+        // With its records of the kinds asked for, oldest first, and none
+        // of the others.
+        use cbt_domain::ids::RecordId;
+        use cbt_ports::{StoredRecord, StoredRecordVersion};
+        let record = |kind: &str, minutes: i64| StoredRecord {
+            id: RecordId::new(),
+            account: owner,
+            client: client.id,
+            kind: kind.into(),
+            version: 1,
+            sealed: vec![5; 20],
+            signed_at: None,
+            created_at: at + time::Duration::minutes(minutes),
+            updated_at: at + time::Duration::minutes(minutes),
+        };
+        let (later, earlier, other) = (record("formulation", 2), record("hypothesis", 1), record("session_note", 0));
+        let mut tx = store.begin().await.unwrap();
+        for r in [&later, &earlier, &other] {
+            let v1 = StoredRecordVersion {
+                record: r.id,
+                version: 1,
+                sealed: r.sealed.clone(),
+                changed_by: owner,
+                changed_at: r.created_at,
+            };
+            tx.insert_record(r, &v1).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let full = store.client_page(owner, client.id, &["formulation", "hypothesis"]).await.unwrap().unwrap();
+        assert_eq!((&full.client, &full.note_index), (&client, &Some(index)));
+        assert_eq!(full.records, vec![earlier, later]);
+        let none = store.client_page(owner, client.id, &[]).await.unwrap().unwrap();
+        assert!(none.records.is_empty());
+        assert_eq!(store.client_page(stranger, client.id, &["formulation", "hypothesis"]).await.unwrap(), None);
+        assert_eq!(store.client_page(owner, ClientId::new(), &["formulation"]).await.unwrap(), None);
     }
 
     /// Records belong to one of the account's clients; signing locks them

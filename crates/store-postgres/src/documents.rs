@@ -17,56 +17,15 @@ pub const NOTE_INDEXES: &str = "note_indexes";
 
 const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
 
-fn document<Id: TypedId>(r: &PgRow) -> Result<StoredDocument<Id>, StoreError> {
-    document_named(r, "")
-}
-
-/// A document from columns named `{prefix}id`, `{prefix}account_id`, ...
-fn document_named<Id: TypedId>(r: &PgRow, prefix: &str) -> Result<StoredDocument<Id>, StoreError> {
-    let col = |name: &str| format!("{prefix}{name}");
+pub fn document<Id: TypedId>(r: &PgRow) -> Result<StoredDocument<Id>, StoreError> {
     Ok(StoredDocument {
-        id: Id::from_uuid(r.try_get(col("id").as_str()).map_err(backend)?),
-        account: AccountId::from_uuid(r.try_get(col("account_id").as_str()).map_err(backend)?),
-        version: r.try_get(col("version").as_str()).map_err(backend)?,
-        sealed: r.try_get(col("sealed").as_str()).map_err(backend)?,
-        created_at: r.try_get(col("created_at").as_str()).map_err(backend)?,
-        updated_at: r.try_get(col("updated_at").as_str()).map_err(backend)?,
+        id: Id::from_uuid(r.try_get("id").map_err(backend)?),
+        account: AccountId::from_uuid(r.try_get("account_id").map_err(backend)?),
+        version: r.try_get("version").map_err(backend)?,
+        sealed: r.try_get("sealed").map_err(backend)?,
+        created_at: r.try_get("created_at").map_err(backend)?,
+        updated_at: r.try_get("updated_at").map_err(backend)?,
     })
-}
-
-/// The account's document `id` in `table` with the document of the same
-/// id in `joined`, if there is one, in one statement (the client page
-/// reads the client with its note index).
-pub async fn document_with<'e, Id: TypedId>(
-    e: impl PgExecutor<'e>,
-    table: &'static str,
-    joined: &'static str,
-    account: AccountId,
-    id: Id,
-) -> Result<Option<(StoredDocument<Id>, Option<StoredDocument<Id>>)>, StoreError> {
-    let sql = format!(
-        "SELECT {}, {} FROM {table} d LEFT JOIN {joined} j ON j.id = d.id AND j.account_id = d.account_id \
-         WHERE d.id = $1 AND d.account_id = $2",
-        columns_as("d", ""),
-        columns_as("j", "joined_")
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(id.as_uuid())
-        .bind(account.as_uuid())
-        .fetch_optional(e)
-        .await
-        .map_err(backend)?;
-    row.map(|r| {
-        let found: Option<uuid::Uuid> = r.try_get("joined_id").map_err(backend)?;
-        let joined = found.map(|_| document_named(&r, "joined_")).transpose()?;
-        Ok((document(&r)?, joined))
-    })
-    .transpose()
-}
-
-/// The columns of the table called `alias` in a join, named `{prefix}…`.
-fn columns_as(alias: &str, prefix: &str) -> String {
-    COLUMNS.split(", ").map(|c| format!("{alias}.{c} AS {prefix}{c}")).collect::<Vec<_>>().join(", ")
 }
 
 pub async fn document_of<'e, Id: TypedId>(

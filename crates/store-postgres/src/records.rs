@@ -3,11 +3,11 @@
 
 use cbt_domain::AccountId;
 use cbt_domain::ids::{AddendumId, ClientId, RecordId};
-use cbt_ports::{StoreError, StoredAddendum, StoredRecord, StoredRecordVersion};
+use cbt_ports::{ClientPagePart, StoreError, StoredAddendum, StoredClientPage, StoredRecord, StoredRecordVersion};
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Row};
 
-use crate::backend;
+use crate::{backend, documents};
 
 const COLUMNS: &str = "id, account_id, client_id, kind, version, sealed, signed_at, created_at, updated_at";
 
@@ -38,6 +38,39 @@ pub async fn record_of<'e>(
         .await
         .map_err(backend)?;
     row.as_ref().map(record).transpose()
+}
+
+/// The client's page in one statement: the client (part 0), the note
+/// index (part 1) and the records of `kinds` (part 2), as rows of one
+/// shape. The text is fixed (the kinds are an array), so it is prepared
+/// once per connection.
+pub async fn client_page<'e>(
+    e: impl PgExecutor<'e>,
+    account: AccountId,
+    client: ClientId,
+    kinds: &[&str],
+) -> Result<Option<StoredClientPage>, StoreError> {
+    let kinds: Vec<String> = kinds.iter().map(|k| (*k).to_owned()).collect();
+    let rows = sqlx::query(
+        "SELECT 0 AS part, id, account_id, id AS client_id, '' AS kind, version, sealed, \
+                NULL::TIMESTAMPTZ AS signed_at, created_at, updated_at \
+           FROM clients WHERE id = $2 AND account_id = $1 \
+         UNION ALL \
+         SELECT 1, id, account_id, id, '', version, sealed, NULL, created_at, updated_at \
+           FROM note_indexes WHERE id = $2 AND account_id = $1 \
+         UNION ALL \
+         SELECT 2, id, account_id, client_id, kind, version, sealed, signed_at, created_at, updated_at \
+           FROM records WHERE account_id = $1 AND client_id = $2 AND kind = ANY($3) \
+         ORDER BY part, created_at, id",
+    )
+    .bind(account.as_uuid())
+    .bind(client.as_uuid())
+    .bind(kinds)
+    .fetch_all(e)
+    .await
+    .map_err(backend)?;
+    let part = |r: &PgRow| ClientPagePart::from_tag(r.try_get::<i32, _>("part").map_err(backend)?.into());
+    StoredClientPage::from_rows(&rows, part, documents::document, record)
 }
 
 pub async fn records_of<'e>(

@@ -32,8 +32,9 @@ use cbt_domain::ids::{ClientId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientVersion,
-    StoredDataKey, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet, WrappedKey,
+    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientPage,
+    StoredClientVersion, StoredDataKey, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet,
+    WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -356,12 +357,13 @@ impl Store for SqliteStore {
         documents::documents_of(&self.pool, documents::WORKSHEETS, account).await
     }
 
-    async fn client_with_note_index(
+    async fn client_page(
         &self,
         account: AccountId,
         id: ClientId,
-    ) -> Result<Option<(StoredClient, Option<StoredNoteIndex>)>, StoreError> {
-        documents::document_with(&self.pool, documents::CLIENTS, documents::NOTE_INDEXES, account, id).await
+        kinds: &[&str],
+    ) -> Result<Option<StoredClientPage>, StoreError> {
+        records::client_page(&self.pool, account, id, kinds).await
     }
 
     async fn addenda_of(&self, account: AccountId, id: RecordId) -> Result<Vec<StoredAddendum>, StoreError> {

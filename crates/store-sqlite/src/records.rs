@@ -4,12 +4,12 @@
 use cbt_domain::AccountId;
 use cbt_domain::ids::{ClientId, RecordId};
 use cbt_domain::time::unix_micros;
-use cbt_ports::{StoreError, StoredAddendum, StoredRecord, StoredRecordVersion};
+use cbt_ports::{ClientPagePart, StoreError, StoredAddendum, StoredClientPage, StoredRecord, StoredRecordVersion};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 
 use crate::accounts::{id_of, opt_time, time_of};
-use crate::backend;
+use crate::{backend, documents};
 
 const COLUMNS: &str = "id, account_id, client_id, kind, version, sealed, signed_at, created_at, updated_at";
 
@@ -41,6 +41,40 @@ pub async fn record_of<'e>(
         .await
         .map_err(backend)?;
     row.as_ref().map(record).transpose()
+}
+
+/// The client's page in one statement: the client (part 0), the note
+/// index (part 1) and the records of `kinds` (part 2), as rows of one
+/// shape.
+pub async fn client_page<'e>(
+    e: impl SqliteExecutor<'e>,
+    account: AccountId,
+    client: ClientId,
+    kinds: &[&str],
+) -> Result<Option<StoredClientPage>, StoreError> {
+    // One numbered placeholder per kind (?3, ?4, ...; sqlx counts a bare
+    // `?` from 1 whatever numbers come before it), the kinds themselves
+    // bound. No kinds: `IN ()` is valid SQLite and matches nothing.
+    let places = (3..3 + kinds.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT 0 AS part, id, account_id, id AS client_id, '' AS kind, version, sealed, \
+                NULL AS signed_at, created_at, updated_at \
+           FROM clients WHERE id = ?1 AND account_id = ?2 \
+         UNION ALL \
+         SELECT 1, id, account_id, id, '', version, sealed, NULL, created_at, updated_at \
+           FROM note_indexes WHERE id = ?1 AND account_id = ?2 \
+         UNION ALL \
+         SELECT 2, id, account_id, client_id, kind, version, sealed, signed_at, created_at, updated_at \
+           FROM records WHERE account_id = ?2 AND client_id = ?1 AND kind IN ({places}) \
+         ORDER BY part, created_at, id"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(client.to_string()).bind(account.to_string());
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    let rows = query.fetch_all(e).await.map_err(backend)?;
+    let part = |r: &SqliteRow| ClientPagePart::from_tag(r.try_get::<i64, _>("part").map_err(backend)?);
+    StoredClientPage::from_rows(&rows, part, documents::document, record)
 }
 
 pub async fn records_of<'e>(

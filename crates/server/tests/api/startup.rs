@@ -194,12 +194,14 @@ fn secrets_can_come_from_files() {
 #[test]
 fn config_check_redacts_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let env = with(production_env(), "DATABASE_URL", Some("postgres://cbt:db-password-9f8e7d@db.internal/cbt"));
+    // A remote server: production needs its certificate checked.
+    let url = "postgres://cbt:db-password-9f8e7d@db.internal/cbt?sslmode=verify-full";
+    let env = with(production_env(), "DATABASE_URL", Some(url));
     let out = run(dir.path(), &["config", "check"], &env);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", stderr(&out));
     assert!(!stdout.contains(STRONG) && !stdout.contains("db-password-9f8e7d"), "{stdout}");
-    assert!(stdout.contains("postgres://cbt:[redacted]@db.internal/cbt"), "{stdout}");
+    assert!(stdout.contains("postgres://cbt:[redacted]@db.internal/cbt?sslmode=verify-full"), "{stdout}");
     assert!(stdout.contains("session_secret") && stdout.contains("value redacted"), "{stdout}");
 
     let local = run(dir.path(), &["config", "check"], &[]);
