@@ -121,7 +121,7 @@ impl ReadAudit {
     }
 
     async fn write(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_reads_audit().await?;
         tx.append_audit(&self.key, events).await?;
         tx.commit().await
     }

@@ -204,6 +204,17 @@ pub trait Store: Send + Sync + 'static {
     /// Opens a write transaction.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
 
+    /// Opens a transaction for the audit events of reads, and nothing else
+    /// (`app::read_audit`). Its commit returns once the events are in the
+    /// database's log, as every commit on SQLite does (WAL with
+    /// `synchronous=NORMAL`), without waiting for the log to reach the
+    /// disk: the flush follows within a fraction of a second. Only a crash
+    /// of the database server in between loses them; changes to records,
+    /// and their events, always wait for the flush.
+    async fn begin_reads_audit(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        self.begin().await
+    }
+
     /// Audit entries with `seq > after_seq`, oldest first, at most `limit`.
     async fn audit_entries_after(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
 

@@ -115,6 +115,40 @@ pub async fn rolled_back_transaction_leaves_no_trace(store: Arc<dyn Store>) {
     assert_eq!(verify(&store, &key).await, Ok(2));
 }
 
+/// The transactions for reads' audit events (`begin_reads_audit`) append
+/// to the same chain as every other, in turn with them: committed events
+/// are there and chained, a dropped one leaves nothing, and appends from
+/// both kinds at once keep one gapless chain.
+pub async fn checklist_32_reads_audit_transactions_chain_with_the_rest(store: Arc<dyn Store>) {
+    let key = Arc::new(key());
+    append(&store, &key, 1).await;
+    let mut tx = store.begin_reads_audit().await.expect("begin reads audit");
+    assert_eq!(tx.append_audit(&key, &[event(2), event(3)]).await.expect("append"), 3);
+    tx.commit().await.expect("commit");
+    {
+        let mut tx = store.begin_reads_audit().await.expect("begin reads audit");
+        tx.append_audit(&key, &[event(4)]).await.expect("append");
+        // dropped: rolled back
+    }
+    assert_eq!(append(&store, &key, 4).await, 4, "after the reads' events, without a gap");
+    let mut tasks = Vec::new();
+    for worker in 0..6 {
+        let (store, key) = (store.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..5 {
+                let mut tx =
+                    if worker % 2 == 0 { store.begin_reads_audit().await } else { store.begin().await }.expect("begin");
+                tx.append_audit(&key, &[event(worker * 100 + n)]).await.expect("append");
+                tx.commit().await.expect("commit");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(verify(&store, &key).await, Ok(34));
+}
+
 /// Appends from many tasks at once are serialised: no gaps, no forks.
 pub async fn concurrent_appends_keep_one_gapless_chain(store: Arc<dyn Store>) {
     let key = Arc::new(key());
@@ -157,6 +191,7 @@ macro_rules! conformance_suite {
             checklist_32_audit_events_round_trip_and_chain,
             checklist_32_events_appended_together_chain_in_order,
             rolled_back_transaction_leaves_no_trace,
+            checklist_32_reads_audit_transactions_chain_with_the_rest,
             concurrent_appends_keep_one_gapless_chain,
             readiness_reports_an_unreachable_database,
             accounts::accounts_round_trip_and_emails_are_unique,

@@ -173,6 +173,16 @@ impl Store for PostgresStore {
         Ok(Box::new(PostgresTx { tx }))
     }
 
+    async fn begin_reads_audit(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        // A commit waits for the WAL flush, which stalled for up to half a
+        // second while a checkpoint wrote out (BENCHMARKS.md); every read
+        // in the batch waited with it. For reads' events the commit returns
+        // once they are in the WAL, flushed by the WAL writer right after
+        // (3 × `wal_writer_delay` at most). One round trip, as `BEGIN`.
+        let tx = self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF").await.map_err(backend)?;
+        Ok(Box::new(PostgresTx { tx }))
+    }
+
     async fn audit_entries_after(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
             "SELECT seq, id, occurred_at, actor_kind, actor_id, action, target_kind, target_id, \
