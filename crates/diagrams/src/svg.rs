@@ -490,6 +490,9 @@ impl Shape {
     pub fn write<T: Display>(self, out: &mut String, (x, y): (f32, f32), r: f32, fill: &str, title: &[T]) {
         let outline = r##"stroke="#ffffff" stroke-width="1""##;
         let title = EscapedLines(title);
+        let mut path = |d: fmt::Arguments<'_>| {
+            write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
+        };
         let _ = match self {
             Shape::Circle => write!(
                 out,
@@ -500,14 +503,13 @@ impl Shape {
             ),
             Shape::Square => {
                 let s = r * 0.9;
-                let d = format_args!("M{},{} h{} v{} h{} z", N(x - s), N(y - s), N(2.0 * s), N(2.0 * s), N(-2.0 * s));
-                write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
+                path(format_args!("M{},{} h{} v{} h{} z", N(x - s), N(y - s), N(2.0 * s), N(2.0 * s), N(-2.0 * s)))
             }
             Shape::Triangle | Shape::TriangleDown => {
                 // Pointing up, or (`flip` -1) down.
                 let flip = if self == Shape::Triangle { 1.0 } else { -1.0 };
                 let s = r * 1.15;
-                let d = format_args!(
+                path(format_args!(
                     "M{},{} L{},{} L{},{} z",
                     N(x),
                     N(y - flip * s),
@@ -515,12 +517,11 @@ impl Shape {
                     N(y + flip * s * 0.8),
                     N(x - s),
                     N(y + flip * s * 0.8)
-                );
-                write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
+                ))
             }
             Shape::Diamond => {
                 let s = r * 1.2;
-                let d = format_args!(
+                path(format_args!(
                     "M{},{} L{},{} L{},{} L{},{} z",
                     N(x),
                     N(y - s),
@@ -530,8 +531,7 @@ impl Shape {
                     N(y + s),
                     N(x - s),
                     N(y)
-                );
-                write!(out, r#"<path d="{d}" fill="{fill}" {outline}><title>{title}</title></path>"#)
+                ))
             }
         };
     }

@@ -3,9 +3,10 @@
 //! TLS with CA verification is configured in the URL
 //! (`sslmode=verify-full&sslrootcert=/path/ca.pem`); a server on this
 //! machine is reached without TLS unless the URL asks for it
-//! ([`connect_options`]). Audit appends from
-//! every app instance are serialised by a transaction-scoped advisory lock,
-//! and the audit table refuses UPDATE, DELETE and TRUNCATE.
+//! ([`connect_options`]). Audit appends from every app instance are
+//! serialised by the row lock of the chain's head (a transaction-scoped
+//! advisory lock only before the first append, when there is no row), and
+//! the audit table refuses UPDATE, DELETE and TRUNCATE.
 
 mod accounts;
 mod clients;

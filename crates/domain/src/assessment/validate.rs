@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 
 use super::definition::{Band, InstrumentDefinition, TOTAL};
+use crate::record::{check_required, check_text};
 use crate::validation::{FieldError, FieldErrors};
 
 pub const ID_MAX: usize = 40;
@@ -506,15 +507,10 @@ fn text(
     if value.contains('\r') {
         *value = value.replace("\r\n", "\n");
     }
-    let trimmed = value.trim();
-    if trimmed.len() != value.len() {
-        *value = trimmed.to_owned();
-    }
-    if need == Need::Required && value.is_empty() {
-        errors.push(FieldError::new(field, format!("Enter {label}.")));
-    }
-    if value.chars().count() > max {
-        errors.push(FieldError::new(field, format!("Keep {label} under {max} characters.")));
+    // Trimmed, length and presence as every record's text is checked.
+    match need {
+        Need::Required => check_required(errors, field, label, value, max),
+        Need::Optional => check_text(errors, field, label, value, max),
     }
     if value.chars().any(|c| c.is_control() && !(lines == Lines::Many && c == '\n')) {
         errors.push(FieldError::new(field, format!("Remove control characters from {label}.")));
