@@ -1,10 +1,11 @@
 //! The client dashboard: the client with every record kept about them
-//! (session notes, formulations, hypotheses, treatment plans and their
-//! progress, homework), read at once and audited together: one event for
-//! the client and one per kind of record listed, stored before the page is
-//! answered.
+//! (session notes, assessment results, formulations, hypotheses, treatment
+//! plans and their progress, homework), read at once and audited together:
+//! one event for the client and one per kind of record listed, stored
+//! before the page is answered.
 
 use cbt_domain::account::Account;
+use cbt_domain::assessment::{AssessmentResult, IndexedResult, RiskState};
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::formulation::Formulation;
 use cbt_domain::homework::Homework;
@@ -25,11 +26,21 @@ pub struct ClientDashboard {
     /// From the client's note index: the page lists notes, it does not
     /// open them.
     pub notes: Vec<IndexedNote>,
+    /// From the client's index, oldest first: the page lists and charts
+    /// results, it does not open them.
+    pub results: Vec<IndexedResult>,
     pub formulations: Vec<Record<Formulation>>,
     pub hypotheses: Vec<Record<Hypothesis>>,
     pub plans: Vec<Record<TreatmentPlan>>,
     pub progress: Vec<Record<GoalProgress>>,
     pub homework: Vec<Record<Homework>>,
+}
+
+impl ClientDashboard {
+    /// Results whose risk flags nobody has acknowledged, newest first.
+    pub fn open_flags(&self) -> Vec<&IndexedResult> {
+        self.results.iter().rev().filter(|r| r.risk == RiskState::Open).collect()
+    }
 }
 
 impl App {
@@ -46,7 +57,7 @@ impl App {
         // the index, in one statement.
         let kinds = [Formulation::KIND, Hypothesis::KIND, TreatmentPlan::KIND, GoalProgress::KIND, Homework::KIND];
         let page = self.store.client_page(me, id, &kinds).await?.ok_or(AppError::NotFound)?;
-        let notes = match page.note_index {
+        let index = match page.note_index {
             Some(index) => self.open_note_index(me, &index).await?,
             // Notes written before there were indexes: the slow way, until
             // the client's next note writes the index.
@@ -55,7 +66,8 @@ impl App {
         let records = page.records;
         let dashboard = ClientDashboard {
             client: self.open_client(page.client).await?,
-            notes: notes.newest_first(),
+            notes: index.newest_first(),
+            results: index.results_oldest_first(),
             formulations: self.open_records(me, &records).await?,
             hypotheses: self.open_records(me, &records).await?,
             plans: self.open_records(me, &records).await?,
@@ -65,6 +77,7 @@ impl App {
         let reads = [
             (AuditAction::ClientRead, TargetKind::Client, Some(id.as_uuid())),
             (SessionNote::ACTIONS.list, SessionNote::TARGET, None),
+            (AssessmentResult::ACTIONS.list, AssessmentResult::TARGET, None),
             (Formulation::ACTIONS.list, Formulation::TARGET, None),
             (Hypothesis::ACTIONS.list, Hypothesis::TARGET, None),
             (TreatmentPlan::ACTIONS.list, TreatmentPlan::TARGET, None),

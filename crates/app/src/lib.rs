@@ -6,8 +6,10 @@
 //! It knows no HTTP and no SQL.
 
 pub mod accounts;
+pub mod assessments;
 mod audit_log;
 pub mod client_dashboard;
+pub mod client_links;
 pub mod clients;
 pub mod demo;
 mod error;
@@ -43,6 +45,11 @@ pub struct AppSettings {
     pub password_hash_workers: usize,
     /// Requests per IP address per 5 minutes (checklist 5; 2,000 default).
     pub requests_per_ip: u32,
+    /// How long a client self-report link works (7 days by default).
+    pub client_link_lifetime: time::Duration,
+    /// Openings and submissions of client links per IP address
+    /// (`client_link::PER_IP` unless configured).
+    pub client_link_rule: cbt_domain::tokens::RateRule,
 }
 
 /// The keys the use cases need, from the server's secrets.

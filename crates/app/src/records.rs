@@ -6,10 +6,11 @@
 //! read audited. Signable kinds lock when signed and then take addenda.
 
 use cbt_domain::account::Account;
+use cbt_domain::assessment::AssessmentResult;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext};
 use cbt_domain::ids::{AddendumId, ClientId, RecordId};
-use cbt_domain::record::ClinicalRecord;
-use cbt_domain::session_note::{IndexedNote, NoteIndex, SessionNote, validated_addendum};
+use cbt_domain::record::{ClinicalRecord, IndexEntry};
+use cbt_domain::session_note::{NoteIndex, SessionNote, validated_addendum};
 use cbt_domain::validation::{FieldError, FieldErrors};
 use cbt_domain::{AccountId, Phi};
 use cbt_encryption::SealedFor;
@@ -58,7 +59,7 @@ fn addendum_field(addendum: AddendumId) -> String {
 }
 
 impl App {
-    fn now(&self) -> OffsetDateTime {
+    pub(crate) fn now(&self) -> OffsetDateTime {
         cbt_domain::time::to_storage_precision(self.clock.now())
     }
 
@@ -108,7 +109,7 @@ impl App {
         &self,
         me: AccountId,
         record: &StoredRecord,
-        indexed: Option<IndexedNote>,
+        indexed: Option<IndexEntry>,
         action: AuditAction,
         target: AuditTarget,
         ctx: &RequestContext,
@@ -130,8 +131,8 @@ impl App {
         if !saved {
             return Err(AppError::Conflict);
         }
-        if let Some(note) = indexed {
-            self.index_note(&mut tx, me, record.client, note).await?;
+        if let Some(entry) = indexed {
+            self.put_in_index(&mut tx, me, record.client, entry).await?;
         }
         let audit_event = self.event(Actor::Account(me), action, target, AuditOutcome::Success, ctx);
         self.audit(&mut tx, audit_event).await?;
@@ -139,15 +140,16 @@ impl App {
         Ok(())
     }
 
-    /// Puts a session note's entry in its client's note index, in the
-    /// note's own transaction. A client without an index yet (notes written
-    /// before there were indexes) gets one built from all its notes.
-    async fn index_note(
+    /// Puts a session note's or assessment result's entry in its client's
+    /// index, in the record's own transaction. A client without an index
+    /// yet (notes written before there were indexes) gets one built from
+    /// all its notes and results.
+    pub(crate) async fn put_in_index(
         &self,
         tx: &mut Box<dyn StoreTx>,
         me: AccountId,
         client: ClientId,
-        note: IndexedNote,
+        entry: IndexEntry,
     ) -> Result<(), AppError> {
         let now = self.now();
         let held = tx.note_index_for_update(me, client).await?;
@@ -155,7 +157,10 @@ impl App {
             Some(stored) => self.open_note_index(me, stored).await?,
             None => self.build_note_index(me, client).await?,
         };
-        index.put(note);
+        if let IndexEntry::Result(result) = &entry {
+            self.keep_risk_flags(tx, me, client, result).await?;
+        }
+        index.put(entry);
         let version = held.as_ref().map_or(1, |h| h.version + 1);
         let sealed = self.seal_document(me, NoteIndex::KIND, client.as_uuid(), version, &index).await?;
         let stored = StoredNoteIndex {
@@ -181,14 +186,25 @@ impl App {
         Ok(index.expose().clone())
     }
 
-    /// The index of a client's notes as they are stored (the slow way: every
-    /// note opened).
+    /// The index of a client's notes and results as they are stored (the
+    /// slow way: every one opened).
     pub(crate) async fn build_note_index(&self, me: AccountId, client: ClientId) -> Result<NoteIndex, AppError> {
-        let stored = self.store.records_of(me, client, &[SessionNote::KIND]).await?;
+        let stored = self.store.records_of(me, client, &[SessionNote::KIND, AssessmentResult::KIND]).await?;
         let mut index = NoteIndex::default();
-        for note in &stored {
-            let content = self.open_content::<SessionNote>(me, note.id, note.version, &note.sealed).await?;
-            index.put(content.expose().indexed(note.id, note.signed_at.is_some()));
+        for record in &stored {
+            let signed = record.signed_at.is_some();
+            let entry = if record.kind == SessionNote::KIND {
+                self.open_content::<SessionNote>(me, record.id, record.version, &record.sealed)
+                    .await?
+                    .expose()
+                    .index_entry(record.id, signed)
+            } else {
+                self.open_content::<AssessmentResult>(me, record.id, record.version, &record.sealed)
+                    .await?
+                    .expose()
+                    .index_entry(record.id, signed)
+            };
+            index.put(entry.ok_or_else(|| AppError::Internal("an indexed kind gave no entry".into()))?);
         }
         Ok(index)
     }
@@ -220,7 +236,7 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        let indexed = content.note_index_entry(id, false);
+        let indexed = content.index_entry(id, false);
         let target = AuditTarget::new(T::TARGET, id.as_uuid());
         self.write_version(me, &record, indexed, T::ACTIONS.create, target, ctx).await?;
         Ok(id)
@@ -298,7 +314,7 @@ impl App {
         let next = version + 1;
         let sealed = self.seal_document(me, T::KIND, id.as_uuid(), next, &*content).await?;
         let changed = StoredRecord { version: next, sealed, updated_at: now, ..stored };
-        let indexed = content.note_index_entry(id, false);
+        let indexed = content.index_entry(id, false);
         let target = AuditTarget::new(T::TARGET, id.as_uuid());
         self.write_version(me, &changed, indexed, T::ACTIONS.update, target, ctx).await?;
         Ok(next)
@@ -327,7 +343,7 @@ impl App {
         let next = version + 1;
         let sealed = self.seal_document(me, T::KIND, id.as_uuid(), next, content.expose()).await?;
         let signed = StoredRecord { version: next, sealed, signed_at: Some(now), updated_at: now, ..stored };
-        let indexed = content.expose().note_index_entry(id, true);
+        let indexed = content.expose().index_entry(id, true);
         self.write_version(me, &signed, indexed, action, AuditTarget::new(T::TARGET, id.as_uuid()), ctx).await?;
         Ok(next)
     }

@@ -5,19 +5,15 @@
 use std::collections::BTreeSet;
 
 use cbt_domain::treatment_plan::RATING_MAX;
-use time::{Date, Duration};
+use time::Date;
 
+use crate::chart::{DateAxis, PLOT_LEFT, PLOT_RIGHT, WIDTH};
 use crate::svg::{Anchor, Canvas, GRID, LABEL_SIZE, N, PALETTE, STROKE, Shape, TextStyle, iso, one_line, text_width};
 
-const WIDTH: f32 = 640.0;
-/// The plot area; room left of it for the 0/5/10 labels, and on both sides
-/// for half a date label.
-pub(crate) const PLOT_LEFT: f32 = 48.0;
-pub(crate) const PLOT_RIGHT: f32 = WIDTH - 40.0;
+/// The plot's top and bottom (its sides are the shared `chart` ones).
 pub(crate) const PLOT_TOP: f32 = 36.0;
 const PLOT_HEIGHT: f32 = 200.0;
 pub(crate) const PLOT_BOTTOM: f32 = PLOT_TOP + PLOT_HEIGHT;
-const MAX_DATE_LABELS: i64 = 6;
 const MARKER_SIZE: f32 = 5.0;
 const LEGEND_TOP: f32 = PLOT_BOTTOM + 44.0;
 const LEGEND_ROW: f32 = 20.0;
@@ -38,12 +34,9 @@ pub fn progress_chart(goals: &[(u32, String)], ratings: &[(u32, Date, u8)]) -> S
 /// than one chart.
 pub fn progress_chart_with_id_prefix(goals: &[(u32, String)], ratings: &[(u32, Date, u8)], id_prefix: &str) -> String {
     let mut canvas = Canvas::new(id_prefix);
-    let (Some(first), Some(last)) = (ratings.iter().map(|r| r.1).min(), ratings.iter().map(|r| r.1).max()) else {
-        let said = "No progress rated yet.";
-        canvas.text(WIDTH / 2.0, 44.0, said, TextStyle { size: 14.0, ..TextStyle::BODY }.anchored(Anchor::Middle));
-        return canvas.finish(WIDTH, 72.0, "Goal progress", said, false);
+    let Some(axis) = DateAxis::over(ratings.iter().map(|r| r.1)) else {
+        return canvas.finish_empty(WIDTH, "Goal progress", "No progress rated yet.");
     };
-    let axis = DateAxis { first, last };
     let series = series(goals, ratings);
     draw_axes(&mut canvas, &axis);
     for s in &series {
@@ -62,26 +55,13 @@ fn draw_axes(canvas: &mut Canvas, axis: &DateAxis) {
         canvas.line((PLOT_LEFT, y), (PLOT_RIGHT, y), if rating == 0 { STROKE } else { GRID });
         canvas.text(PLOT_LEFT - 8.0, y + 4.0, &rating.to_string(), TextStyle::MUTED.anchored(Anchor::End));
     }
-    for date in axis.ticks() {
-        let x = axis.x_of(date);
-        canvas.line((x, PLOT_BOTTOM), (x, PLOT_BOTTOM + 5.0), STROKE);
-        canvas.text(x, PLOT_BOTTOM + 20.0, &iso(date), TextStyle::MUTED.anchored(Anchor::Middle));
-    }
+    axis.draw(canvas, PLOT_BOTTOM);
 }
 
 /// One goal's line, and a marker per rating whose tooltip says it.
 fn draw_series(canvas: &mut Canvas, axis: &DateAxis, s: &Series<'_>) {
     let look = Look::of(s.number);
-    if s.points.len() > 1 {
-        let points: Vec<String> =
-            s.points.iter().map(|&(d, r)| format!("{},{}", N(axis.x_of(d)), N(y_of(r)))).collect();
-        canvas.push(&format!(
-            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{}/>"#,
-            points.join(" "),
-            look.colour,
-            look.dash_attr()
-        ));
-    }
+    canvas.polyline(s.points.iter().map(|&(d, r)| (axis.x_of(d), y_of(r))), look.colour, look.dash);
     for &(d, r) in &s.points {
         let title = format!("Goal {}, {}: {}/{RATING_MAX}", s.number, iso(d), r.min(RATING_MAX));
         canvas.mark(look.shape, (axis.x_of(d), y_of(r)), MARKER_SIZE, look.colour, &[title]);
@@ -202,61 +182,9 @@ fn y_of(rating: u8) -> f32 {
     PLOT_BOTTOM - r / f32::from(RATING_MAX) * PLOT_HEIGHT
 }
 
-/// Dates from the first rating to the last across the plot.
-struct DateAxis {
-    first: Date,
-    last: Date,
-}
-
-impl DateAxis {
-    fn days(&self) -> i64 {
-        (self.last - self.first).whole_days()
-    }
-
-    /// One rating day alone sits in the middle.
-    fn x_of(&self, date: Date) -> f32 {
-        let days = self.days();
-        if days == 0 {
-            return (PLOT_LEFT + PLOT_RIGHT) / 2.0;
-        }
-        let share = (date - self.first).whole_days() as f32 / days as f32;
-        PLOT_LEFT + share * (PLOT_RIGHT - PLOT_LEFT)
-    }
-
-    /// Evenly spread dates to label, the first and last included, at most
-    /// `MAX_DATE_LABELS` (a label is about 70 px wide).
-    fn ticks(&self) -> Vec<Date> {
-        let days = self.days();
-        let count = (days + 1).min(MAX_DATE_LABELS);
-        if count <= 1 {
-            return vec![self.first];
-        }
-        let mut ticks: Vec<Date> =
-            (0..count).map(|i| self.first + Duration::days((i * days + (count - 1) / 2) / (count - 1))).collect();
-        ticks.dedup();
-        ticks
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use time::macros::date;
-
     use super::*;
-
-    #[test]
-    fn ticks_run_from_first_to_last_and_stay_few() {
-        let axis = DateAxis { first: date!(2026 - 01 - 01), last: date!(2026 - 12 - 31) };
-        let ticks = axis.ticks();
-        assert_eq!(ticks.len(), 6);
-        assert_eq!(ticks.first(), Some(&date!(2026 - 01 - 01)));
-        assert_eq!(ticks.last(), Some(&date!(2026 - 12 - 31)));
-        let short = DateAxis { first: date!(2026 - 01 - 01), last: date!(2026 - 01 - 03) };
-        assert_eq!(short.ticks(), [date!(2026 - 01 - 01), date!(2026 - 01 - 02), date!(2026 - 01 - 03)]);
-        let one = DateAxis { first: date!(2026 - 01 - 01), last: date!(2026 - 01 - 01) };
-        assert_eq!(one.ticks(), [date!(2026 - 01 - 01)]);
-        assert_eq!(one.x_of(date!(2026 - 01 - 01)), (PLOT_LEFT + PLOT_RIGHT) / 2.0);
-    }
 
     #[test]
     fn ratings_map_to_the_plot_top_and_bottom() {

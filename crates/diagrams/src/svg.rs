@@ -321,6 +321,28 @@ impl Canvas {
         self.body.push_str(markup);
     }
 
+    /// The same, written in place (`format_args!`), without a `String` of
+    /// its own.
+    pub fn push_fmt(&mut self, markup: fmt::Arguments<'_>) {
+        let _ = self.body.write_fmt(markup);
+    }
+
+    /// A line through `points`, `stroke` coloured, 2 px wide, dashed as
+    /// `dash` (an SVG dash array) if given. Nothing for fewer than two.
+    pub fn polyline(&mut self, points: impl IntoIterator<Item = (f32, f32)>, stroke: &str, dash: Option<&str>) {
+        let mut points = points.into_iter();
+        let (Some(first), Some(second)) = (points.next(), points.next()) else { return };
+        let _ = write!(self.body, r#"<polyline points="{},{}"#, N(first.0), N(first.1));
+        for (x, y) in std::iter::once(second).chain(points) {
+            let _ = write!(self.body, " {},{}", N(x), N(y));
+        }
+        let _ = write!(self.body, r#"" fill="none" stroke="{stroke}" stroke-width="2""#);
+        if let Some(dash) = dash {
+            let _ = write!(self.body, r#" stroke-dasharray="{dash}""#);
+        }
+        self.body.push_str("/>");
+    }
+
     /// A marker: `shape` centred on `at`, its tooltip the lines of `title`
     /// (escaped).
     pub fn mark<T: Display>(&mut self, shape: Shape, at: (f32, f32), r: f32, fill: &str, title: &[T]) {
@@ -392,6 +414,13 @@ impl Canvas {
         );
     }
 
+    /// A small picture that only says `said` (there is nothing to draw
+    /// yet), `width` wide; `said` is its description too.
+    pub fn finish_empty(mut self, width: f32, title: &str, said: &str) -> String {
+        self.text(width / 2.0, 44.0, said, TextStyle { size: 14.0, ..TextStyle::BODY }.anchored(Anchor::Middle));
+        self.finish(width, 72.0, title, said, false)
+    }
+
     /// The whole `<svg>`: usable inline in a page and as a standalone
     /// image/svg+xml file. Its accessible name is the title followed by
     /// the description (`role="img"` hides the drawing itself from screen
@@ -399,7 +428,10 @@ impl Canvas {
     pub fn finish(self, width: f32, height: f32, title: &str, desc: &str, with_arrow: bool) -> String {
         let (w, h) = (N(width), N(height));
         let (title_id, desc_id) = (self.id("title"), self.id("desc"));
-        let mut out = format!(
+        // Sized once: the body is most of it.
+        let mut out = String::with_capacity(self.body.len() + title.len() + desc.len() + 1024);
+        let _ = write!(
+            out,
             r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-labelledby="{title_id} {desc_id}" font-family="{FONT_FAMILY}" font-size="{}">"#,
             N(FONT_SIZE)
         );

@@ -8,8 +8,13 @@ use cbt_domain::formulation::{BeckConceptualisation, FivePs, Formulation, Though
 use time::Date;
 use time::macros::date;
 
-use crate::progress::{PLOT_BOTTOM, PLOT_LEFT, PLOT_RIGHT, PLOT_TOP};
-use crate::{TimelineEvent, TimelineKind, formulation_diagram, progress_chart, timeline};
+use crate::chart::{PLOT_LEFT, PLOT_RIGHT};
+use crate::progress::{PLOT_BOTTOM, PLOT_TOP};
+use crate::scores::{PLOT_BOTTOM as SCORES_BOTTOM, PLOT_TOP as SCORES_TOP, TINTS};
+use crate::{
+    ScoreBand, ScoreSeries, TimelineEvent, TimelineKind, formulation_diagram, progress_chart, score_chart,
+    score_chart_with_id_prefix, timeline,
+};
 
 const HOSTILE: &str = "<script>alert('x')</script> \" onload=\"alert(1)\" & ]]> \u{0}\u{1b}\u{7f}";
 
@@ -375,5 +380,231 @@ fn id_prefixes_keep_two_pictures_apart_and_are_sanitised() {
     assert!(second.contains(r#"id="secondonloadx-arrow""#), "{second}");
     assert!(crate::progress_chart_with_id_prefix(&[], &[], "p2").contains(r#"id="p2-title""#));
     assert!(crate::timeline_with_id_prefix(&[], "t2").contains(r#"id="t2-desc""#));
+    assert!(score_chart_with_id_prefix(&phq9(&[]), "s2").contains(r#"id="s2-title""#));
     assert!(formulation_diagram(&f).contains(r#"id="cbt-formulation-title""#));
+}
+
+const PHQ9_BANDS: [ScoreBand<'static>; 5] = [
+    ScoreBand { min: 0, max: 4, label: "Minimal" },
+    ScoreBand { min: 5, max: 9, label: "Mild <&> zqx" },
+    ScoreBand { min: 10, max: 14, label: "Moderate" },
+    ScoreBand { min: 15, max: 19, label: "Moderately severe" },
+    ScoreBand { min: 20, max: 27, label: "Severe" },
+];
+
+fn phq9<'a>(points: &'a [(Date, u32)]) -> ScoreSeries<'a> {
+    ScoreSeries { name: "PHQ-9", min: 0, max: 27, bands: &PHQ9_BANDS, higher_is_worse: true, cutoff: None, points }
+}
+
+fn desc_of(doc: &roxmltree::Document<'_>) -> String {
+    doc.root_element().children().find(|n| n.has_tag_name("desc")).and_then(|n| n.text()).unwrap_or_default().to_owned()
+}
+
+/// The band strips, lowest scores first: (y, height, fill).
+fn strips(doc: &roxmltree::Document<'_>, id: &str) -> Vec<(f32, f32, String)> {
+    let group = doc.descendants().find(|n| n.attribute("id") == Some(id));
+    let group = group.unwrap_or_else(|| panic!("no #{id}"));
+    assert_eq!(group.tag_name().name(), "g");
+    group
+        .children()
+        .filter(|n| n.has_tag_name("rect"))
+        .map(|r| (number(r, "y"), number(r, "height"), r.attribute("fill").unwrap_or_default().to_owned()))
+        .collect()
+}
+
+fn tint_index(fill: &str) -> usize {
+    TINTS.iter().position(|t| *t == fill).unwrap_or_else(|| panic!("{fill} is not a tint"))
+}
+
+#[test]
+fn score_bands_are_stacked_in_order_warming_with_severity_and_labelled_escaped() {
+    let svg = score_chart(&phq9(&[(day(0), 18), (day(30), 9)]));
+    let doc = checked(&svg);
+    let strips = strips(&doc, "cbt-scores-bands");
+    assert_eq!(strips.len(), 5);
+    assert_eq!(strips[0].0 + strips[0].1, SCORES_BOTTOM, "the lowest band starts at the bottom");
+    assert_eq!(strips[4].0, SCORES_TOP, "the highest band ends at the top");
+    for pair in strips.windows(2) {
+        assert!((pair[1].0 + pair[1].1 - pair[0].0).abs() < 0.11, "each band right above the one before: {strips:?}");
+    }
+    let tints: Vec<usize> = strips.iter().map(|s| tint_index(&s.2)).collect();
+    assert!(tints.windows(2).all(|w| w[0] < w[1]), "stronger with severity: {tints:?}");
+    assert_eq!((tints[0], tints[4]), (0, TINTS.len() - 1));
+
+    assert!(svg.contains(">Mild &lt;&amp;&gt; zqx</text>"), "{svg}");
+    assert!(!svg.contains("<&>"));
+    no_input_in_attributes(&doc, "zqx");
+    for (label, strip) in ["Minimal", "Mild <&> zqx", "Moderate", "Moderately severe", "Severe"].iter().zip(&strips) {
+        let text = doc.descendants().find(|n| n.has_tag_name("text") && all_text(*n) == *label);
+        let y = number(text.unwrap_or_else(|| panic!("no label {label}")), "y");
+        assert!(y > strip.0 && y < strip.0 + strip.1, "{label} at {y} inside its strip {strip:?}");
+    }
+    for value in ["0", "5", "10", "15", "20", "27"] {
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("text") && all_text(*n) == value).count(), 1, "{value}");
+    }
+}
+
+#[test]
+fn when_lower_is_worse_the_strongest_tint_is_at_the_bottom() {
+    let bands = [
+        ScoreBand { min: 14, max: 40, label: "Low wellbeing" },
+        ScoreBand { min: 41, max: 44, label: "Below average" },
+        ScoreBand { min: 45, max: 70, label: "Average or above" },
+    ];
+    let series = ScoreSeries {
+        name: "WEMWBS",
+        min: 14,
+        max: 70,
+        bands: &bands,
+        higher_is_worse: false,
+        cutoff: None,
+        points: &[(day(0), 38)],
+    };
+    let doc_text = score_chart(&series);
+    let doc = checked(&doc_text);
+    let tints: Vec<usize> = strips(&doc, "cbt-scores-bands").iter().map(|s| tint_index(&s.2)).collect();
+    assert_eq!(tints.len(), 3);
+    assert!(tints.windows(2).all(|w| w[0] > w[1]), "palest at the top: {tints:?}");
+    assert_eq!((tints[0], tints[2]), (TINTS.len() - 1, 0));
+    assert!(desc_of(&doc).contains("lower is worse"));
+    marker(&doc, "2026-01-01: 38 (Low wellbeing)");
+}
+
+#[test]
+fn score_points_sit_at_their_score_and_date_and_are_joined_by_date() {
+    let points = [(day(10), 27), (day(0), 0), (day(5), 12), (day(5), 30)];
+    let svg = score_chart(&phq9(&points));
+    let doc = checked(&svg);
+    let top = marker(&doc, "2026-01-11: 27 (Severe)");
+    assert_eq!((number(top, "cx"), number(top, "cy")), (PLOT_RIGHT, SCORES_TOP), "the maximum at the top");
+    let bottom = marker(&doc, "2026-01-01: 0 (Minimal)");
+    assert_eq!((number(bottom, "cx"), number(bottom, "cy")), (PLOT_LEFT, SCORES_BOTTOM), "the minimum at the bottom");
+    let middle = marker(&doc, "2026-01-06: 12 (Moderate)");
+    assert_eq!(number(middle, "cy"), 160.4, "12/27 of the way up from 260 to 36");
+    let over = marker(&doc, "2026-01-06: 30");
+    assert_eq!(number(over, "cy"), SCORES_TOP, "out of range: held at the top, outside any band");
+    let lines: Vec<&str> =
+        doc.descendants().filter(|n| n.has_tag_name("polyline")).filter_map(|n| n.attribute("points")).collect();
+    assert_eq!(lines, ["48,260 324,160.4 324,36 600,36"], "by date, one day's results in the order given");
+    assert_eq!(
+        desc_of(&doc),
+        "PHQ-9 scores from 0 to 27, higher is worse. Bands: Minimal 0–4, Mild <&> zqx 5–9, Moderate 10–14, \
+         Moderately severe 15–19, Severe 20–27. 4 results from 2026-01-01 to 2026-01-11: first 0 (Minimal), \
+         latest 27 (Severe)."
+    );
+    assert_eq!(
+        doc.root_element().children().find(|n| n.has_tag_name("title")).and_then(|n| n.text()),
+        Some("PHQ-9 scores")
+    );
+    let one = score_chart(&phq9(&[(day(3), 9)]));
+    let doc = checked(&one);
+    assert_eq!(number(marker(&doc, "2026-01-04: 9 (Mild <&> zqx)"), "cx"), (PLOT_LEFT + PLOT_RIGHT) / 2.0);
+    assert!(!one.contains("<polyline"));
+    assert!(desc_of(&doc).ends_with(" 1 result, on 2026-01-04: 9 (Mild <&> zqx)."), "{}", desc_of(&doc));
+}
+
+#[test]
+fn no_results_is_a_small_picture_saying_so() {
+    let svg = score_chart(&phq9(&[]));
+    let doc = checked(&svg);
+    assert_eq!(texts_with(&doc, "No results yet.").len(), 1);
+    assert_eq!(desc_of(&doc), "No results yet.");
+    assert!(!svg.contains("<polyline") && !svg.contains("<circle") && !svg.contains("-bands"));
+    assert!(svg.contains(r#"viewBox="0 0 640 72""#), "{svg}");
+}
+
+#[test]
+fn the_cut_off_is_drawn_only_when_given() {
+    let points = [(day(0), 52), (day(28), 31)];
+    let pcl5 = ScoreSeries {
+        name: "PCL-5",
+        min: 0,
+        max: 80,
+        bands: &[],
+        higher_is_worse: true,
+        cutoff: Some(33),
+        points: &points,
+    };
+    let svg = score_chart(&pcl5);
+    let doc = checked(&svg);
+    let dashed: Vec<_> = doc.descendants().filter(|n| n.attribute("stroke-dasharray").is_some()).collect();
+    assert_eq!(dashed.len(), 1, "{svg}");
+    assert_eq!((number(dashed[0], "y1"), number(dashed[0], "y2")), (167.6, 167.6), "33/80 of the way up");
+    assert_eq!((number(dashed[0], "x1"), number(dashed[0], "x2")), (PLOT_LEFT, PLOT_RIGHT));
+    assert_eq!(texts_with(&doc, "cut-off 33").len(), 1);
+    assert!(!svg.contains("-bands"), "no bands, no strips");
+    marker(&doc, "2026-01-01: 52");
+    assert_eq!(
+        desc_of(&doc),
+        "PCL-5 scores from 0 to 80, higher is worse. Clinical cut-off: 33. 2 results from 2026-01-01 to \
+         2026-01-29: first 52, latest 31."
+    );
+
+    let without = score_chart(&ScoreSeries { cutoff: None, ..pcl5 });
+    let doc = checked(&without);
+    assert!(!without.contains("stroke-dasharray") && !without.contains("cut-off"), "{without}");
+    assert!(!desc_of(&doc).contains("cut-off"));
+}
+
+#[test]
+fn short_bands_keep_their_label_in_the_description_only_and_close_values_are_not_labelled() {
+    // DASS-21 anxiety: "Mild" is 8–9, too thin a strip for its label.
+    let bands = [
+        ScoreBand { min: 0, max: 7, label: "Normal" },
+        ScoreBand { min: 8, max: 9, label: "Mild" },
+        ScoreBand { min: 10, max: 14, label: "Moderate" },
+        ScoreBand { min: 15, max: 19, label: "Severe" },
+        ScoreBand { min: 20, max: 42, label: "Extremely severe" },
+    ];
+    let series = ScoreSeries {
+        name: "DASS-21 Anxiety",
+        min: 0,
+        max: 42,
+        bands: &bands,
+        higher_is_worse: true,
+        cutoff: None,
+        points: &[(day(0), 16), (day(7), 9)],
+    };
+    let svg = score_chart(&series);
+    let doc = checked(&svg);
+    assert_eq!(strips(&doc, "cbt-scores-bands").len(), 5, "every band is shaded");
+    assert!(doc.descendants().all(|n| !(n.has_tag_name("text") && all_text(n) == "Mild")), "{svg}");
+    for label in ["Normal", "Moderate", "Severe", "Extremely severe"] {
+        assert_eq!(doc.descendants().filter(|n| n.has_tag_name("text") && all_text(*n) == label).count(), 1);
+    }
+    let desc = desc_of(&doc);
+    assert!(desc.contains("Mild 8–9") && desc.ends_with("first 16 (Severe), latest 9 (Mild)."), "{desc}");
+    let values: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && all_text(*n).parse::<u32>().is_ok())
+        .map(all_text)
+        .collect();
+    assert_eq!(values, ["0", "42", "8", "15", "20"], "10 is too close to 8");
+}
+
+#[test]
+fn score_chart_text_is_escaped_and_ids_take_the_prefix() {
+    let name = format!("zqx {HOSTILE}");
+    let bands = [ScoreBand { min: 0, max: 10, label: HOSTILE }, ScoreBand { min: 11, max: 20, label: "High" }];
+    let series = ScoreSeries {
+        name: &name,
+        min: 0,
+        max: 20,
+        bands: &bands,
+        higher_is_worse: true,
+        cutoff: Some(12),
+        points: &[(day(0), 3)],
+    };
+    let svg = score_chart_with_id_prefix(&series, "client-7-phq9");
+    let doc = checked(&svg);
+    no_input_in_attributes(&doc, "zqx");
+    no_input_in_attributes(&doc, "alert");
+    assert!(svg.contains("&lt;script&gt;") && !svg.contains("<script"));
+    assert!(!svg.contains('\u{0}') && !svg.contains('\u{1b}'));
+    for id in ["client-7-phq9-title", "client-7-phq9-desc", "client-7-phq9-bands"] {
+        assert!(svg.contains(&format!(r#"id="{id}""#)), "{id}");
+    }
+    assert!(!svg.contains("cbt-scores"));
+    let default = score_chart(&series);
+    assert!(default.contains(r#"id="cbt-scores-title""#) && default.contains(r#"id="cbt-scores-bands""#));
 }

@@ -8,7 +8,7 @@ use std::fmt::{self, Display};
 
 use time::{Date, Month};
 
-use crate::svg::{Anchor, Canvas, GRID, IsoDate, PALETTE, STROKE, Shape, TextStyle, iso};
+use crate::svg::{Canvas, GRID, IsoDate, PALETTE, STROKE, Shape, TextStyle, iso};
 
 /// What happened on a day of the client's care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -84,9 +84,7 @@ pub fn timeline(events: &[TimelineEvent]) -> String {
 pub fn timeline_with_id_prefix(events: &[TimelineEvent], id_prefix: &str) -> String {
     let mut canvas = Canvas::new(id_prefix);
     let Some(latest) = events.iter().map(|e| e.date).max() else {
-        let said = "Nothing on the timeline yet.";
-        canvas.text(WIDTH / 2.0, 44.0, said, TextStyle { size: 14.0, ..TextStyle::BODY }.anchored(Anchor::Middle));
-        return canvas.finish(WIDTH, 72.0, "Timeline", said, false);
+        return canvas.finish_empty(WIDTH, "Timeline", "Nothing on the timeline yet.");
     };
     let cutoff = a_year_before(latest);
     let shown: Vec<&TimelineEvent> = events.iter().filter(|e| e.date >= cutoff).collect();

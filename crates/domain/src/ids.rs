@@ -134,3 +134,13 @@ uuid_id!(
     /// A therapist's own (custom) worksheet.
     WorksheetId
 );
+
+uuid_id!(
+    /// A therapist's own (custom) assessment instrument.
+    InstrumentId
+);
+
+uuid_id!(
+    /// A client self-report link (the id, never its token).
+    ClientLinkId
+);

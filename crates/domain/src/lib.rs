@@ -9,6 +9,7 @@ pub mod account;
 pub mod assessment;
 pub mod audit;
 pub mod client;
+pub mod client_link;
 pub mod formulation;
 pub mod homework;
 pub mod hypothesis;

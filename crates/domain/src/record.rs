@@ -35,6 +35,13 @@ pub struct Link {
     pub field: &'static str,
 }
 
+/// An entry of the client's index (`session_note::NoteIndex`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IndexEntry {
+    Note(crate::session_note::IndexedNote),
+    Result(crate::assessment::IndexedResult),
+}
+
 /// A kind of clinical record. All of its content is PHI, sealed as one
 /// document per version.
 pub trait ClinicalRecord:
@@ -51,9 +58,9 @@ pub trait ClinicalRecord:
     /// Checks (and tidies) a save; every problem at once.
     fn validated(self, today: Date) -> Result<Self, FieldErrors>;
 
-    /// Its entry in the client's note index, for kinds listed there
-    /// (session notes); `None` for the others.
-    fn note_index_entry(&self, _id: RecordId, _signed: bool) -> Option<crate::session_note::IndexedNote> {
+    /// Its entry in the client's index, for kinds listed there (session
+    /// notes, assessment results); `None` for the others.
+    fn index_entry(&self, _id: RecordId, _signed: bool) -> Option<IndexEntry> {
         None
     }
 

@@ -201,26 +201,43 @@ pub struct IndexedNote {
     pub signed: bool,
 }
 
-/// A client's session notes as the client page lists them, oldest
-/// written first: one sealed document per client, written in the same
-/// transaction as each note's versions, so the page opens it instead of
-/// every note.
+/// A client's session notes and assessment results as the client page
+/// lists and charts them, oldest written first: one sealed document per
+/// client, written in the same transaction as each note's and result's
+/// versions, so the page opens it instead of every record.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NoteIndex {
     pub notes: Vec<IndexedNote>,
+    /// Absent from indexes written before there were assessments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<crate::assessment::IndexedResult>,
 }
 
 impl NoteIndex {
     /// The sealed document's kind (part of its sealing context).
     pub const KIND: &'static str = "note_index";
 
-    /// Puts `note` in, in place of the entry it replaces.
-    pub fn put(&mut self, note: IndexedNote) {
-        match self.notes.iter_mut().find(|n| n.id == note.id) {
-            Some(entry) => *entry = note,
-            None => self.notes.push(note),
+    /// Puts an entry in, in place of the one it replaces.
+    pub fn put(&mut self, entry: crate::record::IndexEntry) {
+        use crate::record::IndexEntry;
+        match entry {
+            IndexEntry::Note(note) => match self.notes.iter_mut().find(|n| n.id == note.id) {
+                Some(old) => *old = note,
+                None => self.notes.push(note),
+            },
+            IndexEntry::Result(result) => match self.results.iter_mut().find(|r| r.id == result.id) {
+                Some(old) => *old = result,
+                None => self.results.push(result),
+            },
         }
+    }
+
+    /// Assessment results by the date taken, then as written.
+    pub fn results_oldest_first(&self) -> Vec<crate::assessment::IndexedResult> {
+        let mut results = self.results.clone();
+        results.sort_by_key(|r| r.taken_on);
+        results
     }
 
     /// Newest session first; notes of one day, the one written last first.
@@ -237,6 +254,8 @@ impl zeroize::Zeroize for NoteIndex {
             n.format.zeroize();
         }
         self.notes.clear();
+        self.results.iter_mut().for_each(zeroize::Zeroize::zeroize);
+        self.results.clear();
     }
 }
 
@@ -277,8 +296,8 @@ impl crate::record::ClinicalRecord for SessionNote {
         "Session note".to_owned()
     }
 
-    fn note_index_entry(&self, id: crate::ids::RecordId, signed: bool) -> Option<IndexedNote> {
-        Some(self.indexed(id, signed))
+    fn index_entry(&self, id: crate::ids::RecordId, signed: bool) -> Option<crate::record::IndexEntry> {
+        Some(crate::record::IndexEntry::Note(self.indexed(id, signed)))
     }
 }
 

@@ -15,6 +15,6 @@ pub use keys::{KeyError, KeyOwner, KeyProvider, StoredDataKey, WrappedKey};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{
     Backend, ClientPagePart, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient,
-    StoredClientPage, StoredClientVersion, StoredDocument, StoredNoteIndex, StoredRecord, StoredRecordVersion,
-    StoredWorksheet,
+    StoredClientLink, StoredClientPage, StoredClientVersion, StoredDocument, StoredInstrument, StoredNoteIndex,
+    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredWorksheet,
 };

@@ -10,7 +10,7 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
-use cbt_domain::ids::{AddendumId, ClientId, RecordId, WorksheetId};
+use cbt_domain::ids::{AddendumId, ClientId, ClientLinkId, InstrumentId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use time::OffsetDateTime;
@@ -90,6 +90,35 @@ pub type StoredWorksheet = StoredDocument<WorksheetId>;
 /// A client's sealed note index (`domain::session_note::NoteIndex`); its
 /// id is the client's.
 pub type StoredNoteIndex = StoredDocument<ClientId>;
+
+/// An account's sealed list of open risk flags
+/// (`domain::assessment::OpenRiskFlags`); its id is the account's.
+pub type StoredRiskFlags = StoredDocument<AccountId>;
+
+/// A therapist's custom instrument as stored: the definition sealed. No
+/// versions: each result keeps a copy of the definition it was scored
+/// under.
+pub type StoredInstrument = StoredDocument<InstrumentId>;
+
+/// A client self-report link as stored: the token only as its SHA-256,
+/// what it asks for sealed, its state in the clear.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredClientLink {
+    pub id: ClientLinkId,
+    pub account: AccountId,
+    pub client: ClientId,
+    pub token_hash: Vec<u8>,
+    pub sealed: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    /// When the client first opened it.
+    pub opened_at: Option<OffsetDateTime>,
+    /// When its answers were accepted: a link is used once.
+    pub used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The result its answers became.
+    pub result: Option<RecordId>,
+}
 
 /// What the client's page shows, as stored: the client, their note index
 /// (`None` before the first note) and their records of the kinds asked for,
@@ -302,6 +331,26 @@ pub trait Store: Send + Sync + 'static {
     /// The account's custom worksheets, oldest first.
     async fn worksheets_of(&self, account: AccountId) -> Result<Vec<StoredWorksheet>, StoreError>;
 
+    /// The account's open risk flags, if any were ever raised.
+    async fn risk_flags(&self, account: AccountId) -> Result<Option<StoredRiskFlags>, StoreError>;
+
+    /// One of the account's custom instruments; `None` when missing or
+    /// another account's.
+    async fn instrument(&self, account: AccountId, id: InstrumentId) -> Result<Option<StoredInstrument>, StoreError>;
+
+    /// The account's custom instruments, oldest first.
+    async fn instruments_of(&self, account: AccountId) -> Result<Vec<StoredInstrument>, StoreError>;
+
+    /// The link with this token hash, whoever's it is: a client holds
+    /// nothing but the token.
+    async fn client_link_by_token(&self, token_hash: &[u8]) -> Result<Option<StoredClientLink>, StoreError>;
+
+    /// One of the account's links; `None` when missing or another account's.
+    async fn client_link(&self, account: AccountId, id: ClientLinkId) -> Result<Option<StoredClientLink>, StoreError>;
+
+    /// The links sent to one of the account's clients, oldest first.
+    async fn client_links_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredClientLink>, StoreError>;
+
     /// One of the account's clients with their note index and their
     /// records of the kinds named, in one statement: the page therapists
     /// open most. `None` when the client is missing or another account's.
@@ -423,6 +472,44 @@ pub trait StoreTx: Send {
     /// Saves a client's note index (version 1: the first); false, nothing
     /// written, when another writer saved it first.
     async fn put_note_index(&mut self, index: &StoredNoteIndex) -> Result<bool, StoreError>;
+
+    /// The account's open risk flags, held until the transaction ends, so
+    /// writers of one account's flags take turns.
+    async fn risk_flags_for_update(&mut self, account: AccountId) -> Result<Option<StoredRiskFlags>, StoreError>;
+
+    /// Saves an account's open risk flags (version 1: the first); false,
+    /// nothing written, when another writer saved them first.
+    async fn put_risk_flags(&mut self, flags: &StoredRiskFlags) -> Result<bool, StoreError>;
+
+    async fn insert_instrument(&mut self, instrument: &StoredInstrument) -> Result<(), StoreError>;
+
+    /// Saves a change if the instrument is the account's and still at
+    /// `instrument.version - 1`; false otherwise (nothing written).
+    async fn update_instrument(&mut self, instrument: &StoredInstrument) -> Result<bool, StoreError>;
+
+    async fn insert_client_link(&mut self, link: &StoredClientLink) -> Result<(), StoreError>;
+
+    /// Notes the first time a usable link is opened; false when the link is
+    /// used, revoked or expired at `now`, or was opened before.
+    async fn open_client_link(&mut self, id: ClientLinkId, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Uses a link: true only for the one caller that finds it unused,
+    /// unrevoked and unexpired at `now`.
+    async fn use_client_link(
+        &mut self,
+        id: ClientLinkId,
+        now: OffsetDateTime,
+        result: RecordId,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes one of the account's links that is still unused; false
+    /// otherwise (nothing written).
+    async fn revoke_client_link(
+        &mut self,
+        account: AccountId,
+        id: ClientLinkId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// Saves a change if the worksheet is the account's and still at
     /// `worksheet.version - 1`; false otherwise (nothing written).

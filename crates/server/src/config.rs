@@ -68,6 +68,12 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "2000",
         "Requests one IP address may make per 5 minutes (health checks and static files not counted).",
     ),
+    ("CBT_CLIENT_LINK_DAYS", "7", "Days a client self-report link (a questionnaire sent to a client) works, 1 to 30."),
+    (
+        "CBT_CLIENT_LINK_REQUESTS_PER_IP",
+        "30",
+        "Openings and submissions of client links one IP address may make per 10 minutes; then 10 minutes' pause.",
+    ),
     (
         "CBT_SMTP_HOST",
         "(none)",
@@ -141,6 +147,8 @@ pub struct Settings {
     pub google_client_secret_file: Option<PathBuf>,
     pub google_issuer_url: String,
     pub requests_per_ip: u32,
+    pub client_link_days: u32,
+    pub client_link_requests_per_ip: u32,
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
     pub smtp_security: String,
@@ -195,6 +203,8 @@ impl Default for Settings {
             google_client_secret_file: None,
             google_issuer_url: "https://accounts.google.com".into(),
             requests_per_ip: 2_000,
+            client_link_days: 7,
+            client_link_requests_per_ip: 30,
             smtp_host: None,
             smtp_port: None,
             smtp_security: "tls".into(),
@@ -320,6 +330,12 @@ impl Settings {
         }
         if self.body_limit_bytes < 1024 {
             out.push(ConfigProblem("CBT_BODY_LIMIT_BYTES must be at least 1024".into()));
+        }
+        if !(1..=30).contains(&self.client_link_days) {
+            out.push(ConfigProblem("CBT_CLIENT_LINK_DAYS must be between 1 and 30".into()));
+        }
+        if self.client_link_requests_per_ip == 0 {
+            out.push(ConfigProblem("CBT_CLIENT_LINK_REQUESTS_PER_IP must be at least 1".into()));
         }
         if self.request_timeout_seconds == 0 {
             out.push(ConfigProblem("CBT_REQUEST_TIMEOUT_SECONDS must be at least 1".into()));

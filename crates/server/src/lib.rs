@@ -159,6 +159,11 @@ pub async fn application(
             password_hash_cost: settings.password_hash_cost,
             password_hash_workers: settings.password_hash_workers,
             requests_per_ip: settings.requests_per_ip,
+            client_link_lifetime: time::Duration::days(i64::from(settings.client_link_days)),
+            client_link_rule: cbt_domain::tokens::RateRule {
+                limit: settings.client_link_requests_per_ip,
+                ..cbt_domain::client_link::PER_IP
+            },
         },
     )?;
     Ok(app)

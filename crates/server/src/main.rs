@@ -314,6 +314,8 @@ fn config_check(settings: &Settings) -> ExitCode {
     );
     println!("google_issuer_url           = {}", settings.google_issuer_url);
     println!("requests_per_ip             = {}", settings.requests_per_ip);
+    println!("client_link_days            = {}", settings.client_link_days);
+    println!("client_link_requests_per_ip = {}", settings.client_link_requests_per_ip);
     println!(
         "smtp_host                   = {}",
         settings.smtp_host.as_deref().unwrap_or("(none: mails go to the outbox folder)")

@@ -204,6 +204,11 @@ macro_rules! conformance_suite {
             clients::signed_records_are_locked_and_take_addenda_only,
             clients::custom_worksheets_are_scoped_to_their_account,
             clients::note_indexes_are_scoped_and_written_in_turn,
+            assessments::checklist_25_custom_instruments_are_scoped_to_their_account,
+            assessments::checklist_25_risk_flags_are_scoped_and_written_in_turn,
+            assessments::checklist_25_client_links_are_scoped_to_their_account,
+            assessments::client_links_are_opened_once_and_used_once,
+            assessments::concurrent_submissions_use_a_client_link_once,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -717,5 +722,315 @@ pub mod clients {
         assert!(store.record_versions(stranger, note.id).await.unwrap().is_empty());
         assert_eq!(store.addenda_of(owner, note.id).await.unwrap(), vec![addendum]);
         assert!(store.addenda_of(stranger, note.id).await.unwrap().is_empty());
+    }
+}
+
+pub mod assessments {
+    //! What assessments keep besides their results (clinical records):
+    //! custom instruments, each account's open risk flags, and the links
+    //! clients answer through, used once.
+
+    use std::sync::Arc;
+
+    use cbt_domain::AccountId;
+    use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId};
+    use cbt_ports::{
+        Store, StoreError, StoredClient, StoredClientLink, StoredClientVersion, StoredInstrument, StoredRecord,
+        StoredRecordVersion, StoredRiskFlags,
+    };
+    use time::{Duration, OffsetDateTime};
+
+    use crate::accounts::{now, saved};
+
+    async fn stored_client(store: &Arc<dyn Store>, owner: AccountId, at: OffsetDateTime) -> StoredClient {
+        let client = StoredClient {
+            id: ClientId::new(),
+            account: owner,
+            version: 1,
+            sealed: vec![1],
+            created_at: at,
+            updated_at: at,
+        };
+        let first =
+            StoredClientVersion { client: client.id, version: 1, sealed: vec![1], changed_by: owner, changed_at: at };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_client(&client, &first).await.unwrap();
+        tx.commit().await.unwrap();
+        client
+    }
+
+    /// A result (an `assessment` record) of the client, for a link to
+    /// name once used.
+    async fn stored_result(store: &Arc<dyn Store>, client: &StoredClient, at: OffsetDateTime) -> RecordId {
+        let record = StoredRecord {
+            id: RecordId::new(),
+            account: client.account,
+            client: client.id,
+            kind: "assessment".into(),
+            version: 1,
+            sealed: vec![6; 30],
+            signed_at: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let first = StoredRecordVersion {
+            record: record.id,
+            version: 1,
+            sealed: record.sealed.clone(),
+            changed_by: client.account,
+            changed_at: at,
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_record(&record, &first).await.unwrap();
+        tx.commit().await.unwrap();
+        record.id
+    }
+
+    /// A fresh link to `client`, created at `at`, valid for an hour.
+    fn link(client: &StoredClient, token: u8, at: OffsetDateTime) -> StoredClientLink {
+        StoredClientLink {
+            id: ClientLinkId::new(),
+            account: client.account,
+            client: client.id,
+            token_hash: vec![token; 32],
+            sealed: vec![7; 50],
+            created_at: at,
+            expires_at: at + Duration::hours(1),
+            opened_at: None,
+            used_at: None,
+            revoked_at: None,
+            result: None,
+        }
+    }
+
+    async fn inserted(store: &Arc<dyn Store>, links: &[&StoredClientLink]) {
+        let mut tx = store.begin().await.unwrap();
+        for l in links {
+            tx.insert_client_link(l).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    /// Checklist 25 at the store: a custom instrument is read, listed
+    /// (oldest first) and changed only through its account; a stale
+    /// version writes nothing.
+    pub async fn checklist_25_custom_instruments_are_scoped_to_their_account(store: Arc<dyn Store>) {
+        let owner = saved(&store, "instruments-owner@example.org").await.id;
+        let stranger = saved(&store, "instruments-stranger@example.org").await.id;
+        let at = now();
+        let mut first = StoredInstrument {
+            id: InstrumentId::new(),
+            account: owner,
+            version: 1,
+            sealed: vec![1; 40],
+            created_at: at,
+            updated_at: at,
+        };
+        let second = StoredInstrument {
+            id: InstrumentId::new(),
+            sealed: vec![2; 40],
+            created_at: at + Duration::seconds(1),
+            updated_at: at + Duration::seconds(1),
+            ..first.clone()
+        };
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_instrument(&second).await.unwrap();
+        tx.insert_instrument(&first).await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(store.instrument(owner, first.id).await.unwrap(), Some(first.clone()));
+        assert_eq!(store.instrument(stranger, first.id).await.unwrap(), None, "another account's");
+        assert_eq!(store.instrument(owner, InstrumentId::new()).await.unwrap(), None);
+        assert_eq!(store.instruments_of(owner).await.unwrap(), vec![first.clone(), second.clone()], "oldest first");
+        assert!(store.instruments_of(stranger).await.unwrap().is_empty());
+
+        first.version = 2;
+        first.sealed = vec![3; 40];
+        first.updated_at = at + Duration::seconds(2);
+        let foreign = StoredInstrument { account: stranger, ..first.clone() };
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.update_instrument(&foreign).await.unwrap(), "not through another account");
+        assert!(!tx.update_instrument(&StoredInstrument { version: 3, ..first.clone() }).await.unwrap(), "skips one");
+        assert!(tx.update_instrument(&first).await.unwrap());
+        assert!(!tx.update_instrument(&first).await.unwrap(), "a stale version writes nothing");
+        tx.commit().await.unwrap();
+        assert_eq!(store.instrument(owner, first.id).await.unwrap(), Some(first.clone()));
+        assert_eq!(store.instruments_of(owner).await.unwrap(), vec![first, second], "the other one untouched");
+    }
+
+    /// Checklist 25 at the store: an account's open risk flags are one
+    /// document of its own. The first write inserts it (a second first
+    /// write is refused, not merged), later ones need the version before;
+    /// another account neither reads nor writes it, not even first.
+    pub async fn checklist_25_risk_flags_are_scoped_and_written_in_turn(store: Arc<dyn Store>) {
+        let owner = saved(&store, "flags-owner@example.org").await.id;
+        let stranger = saved(&store, "flags-stranger@example.org").await.id;
+        let at = now();
+        let mut flags = StoredRiskFlags {
+            id: owner,
+            account: owner,
+            version: 1,
+            sealed: vec![1; 40],
+            created_at: at,
+            updated_at: at,
+        };
+        assert_eq!(store.risk_flags(owner).await.unwrap(), None, "none before the first flag");
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.risk_flags_for_update(owner).await.unwrap(), None);
+        let planted = StoredRiskFlags { account: stranger, sealed: vec![9; 40], ..flags.clone() };
+        assert!(!tx.put_risk_flags(&planted).await.unwrap(), "not under another account's id");
+        assert!(tx.put_risk_flags(&flags).await.unwrap(), "the first list");
+        let again = StoredRiskFlags { sealed: vec![2; 40], ..flags.clone() };
+        assert!(!tx.put_risk_flags(&again).await.unwrap(), "a second first list is refused");
+        tx.commit().await.unwrap();
+        assert_eq!(store.risk_flags(owner).await.unwrap(), Some(flags.clone()));
+        assert_eq!(store.risk_flags(stranger).await.unwrap(), None, "the stranger has none");
+
+        flags.version = 2;
+        flags.sealed = vec![3; 40];
+        flags.updated_at = at + Duration::seconds(1);
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.risk_flags_for_update(stranger).await.unwrap(), None);
+        assert!(!tx.put_risk_flags(&StoredRiskFlags { account: stranger, ..flags.clone() }).await.unwrap());
+        assert_eq!(tx.risk_flags_for_update(owner).await.unwrap().map(|f| f.version), Some(1));
+        assert!(!tx.put_risk_flags(&StoredRiskFlags { version: 3, ..flags.clone() }).await.unwrap(), "wrong version");
+        assert!(tx.put_risk_flags(&flags).await.unwrap());
+        assert!(!tx.put_risk_flags(&flags).await.unwrap(), "a stale version writes nothing");
+        tx.commit().await.unwrap();
+        assert_eq!(store.risk_flags(owner).await.unwrap(), Some(flags.clone()));
+
+        // The stranger's own list is theirs alone.
+        let theirs =
+            StoredRiskFlags { id: stranger, account: stranger, sealed: vec![4; 40], version: 1, ..flags.clone() };
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.put_risk_flags(&theirs).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(store.risk_flags(stranger).await.unwrap(), Some(theirs));
+        assert_eq!(store.risk_flags(owner).await.unwrap(), Some(flags));
+    }
+
+    /// Checklist 25 at the store: a client link is found by its token
+    /// hash alone (all a client holds), but read, listed and revoked only
+    /// through its account, and made only for one of the account's
+    /// clients. Links are listed per client, oldest first.
+    pub async fn checklist_25_client_links_are_scoped_to_their_account(store: Arc<dyn Store>) {
+        let owner = saved(&store, "links-owner@example.org").await.id;
+        let stranger = saved(&store, "links-stranger@example.org").await.id;
+        let at = now();
+        let client = stored_client(&store, owner, at).await;
+        let other = stored_client(&store, owner, at).await;
+        let later = link(&client, 1, at + Duration::seconds(2));
+        let earlier = link(&client, 2, at + Duration::seconds(1));
+        let elsewhere = link(&other, 3, at);
+        inserted(&store, &[&later, &earlier, &elsewhere]).await;
+
+        assert_eq!(store.client_link_by_token(&[2; 32]).await.unwrap(), Some(earlier.clone()));
+        assert_eq!(store.client_link_by_token(&[4; 32]).await.unwrap(), None);
+        assert_eq!(store.client_link(owner, later.id).await.unwrap(), Some(later.clone()));
+        assert_eq!(store.client_link(stranger, later.id).await.unwrap(), None, "another account's");
+        assert_eq!(store.client_link(owner, ClientLinkId::new()).await.unwrap(), None);
+        assert_eq!(store.client_links_of(owner, client.id).await.unwrap(), vec![earlier.clone(), later.clone()]);
+        assert_eq!(store.client_links_of(owner, other.id).await.unwrap(), vec![elsewhere]);
+        assert!(store.client_links_of(stranger, client.id).await.unwrap().is_empty());
+
+        // Not for another account's client, nor under a token taken.
+        let mut tx = store.begin().await.unwrap();
+        let foreign = StoredClientLink { account: stranger, ..link(&client, 5, at) };
+        assert!(tx.insert_client_link(&foreign).await.is_err(), "not to another account's client");
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        match tx.insert_client_link(&link(&client, 2, at)).await {
+            Err(StoreError::Duplicate { .. }) => {}
+            other => panic!("expected Duplicate for a token taken, got {other:?}"),
+        }
+        drop(tx);
+        assert_eq!(store.client_link_by_token(&[5; 32]).await.unwrap(), None);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.revoke_client_link(stranger, later.id, at).await.unwrap(), "not by another account");
+        tx.commit().await.unwrap();
+        assert_eq!(store.client_link(owner, later.id).await.unwrap(), Some(later), "unchanged");
+    }
+
+    /// A link is opened once and used once; never after its expiry (at
+    /// `expires_at` it has expired) or once revoked; a used link cannot
+    /// be revoked, and a revoked one not revoked again.
+    pub async fn client_links_are_opened_once_and_used_once(store: Arc<dyn Store>) {
+        let owner = saved(&store, "single-use@example.org").await.id;
+        let at = now();
+        let client = stored_client(&store, owner, at).await;
+        let result = stored_result(&store, &client, at).await;
+        let used = link(&client, 1, at);
+        let expired = link(&client, 2, at);
+        let revoked = link(&client, 3, at);
+        inserted(&store, &[&used, &expired, &revoked]).await;
+
+        let s = Duration::seconds;
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.open_client_link(used.id, at + s(1)).await.unwrap(), "first opening");
+        assert!(!tx.open_client_link(used.id, at + s(2)).await.unwrap(), "opened once");
+        assert!(tx.use_client_link(used.id, at + s(3), result).await.unwrap(), "first submission");
+        assert!(!tx.use_client_link(used.id, at + s(4), result).await.unwrap(), "used once");
+        assert!(!tx.revoke_client_link(owner, used.id, at + s(5)).await.unwrap(), "a used link stays used");
+
+        let end = expired.expires_at;
+        assert!(!tx.open_client_link(expired.id, end).await.unwrap(), "expired at its expiry");
+        assert!(!tx.use_client_link(expired.id, end, result).await.unwrap(), "expired at its expiry");
+        assert!(!tx.use_client_link(expired.id, end + s(1), result).await.unwrap(), "expired after it");
+
+        assert!(tx.revoke_client_link(owner, revoked.id, at + s(1)).await.unwrap());
+        assert!(!tx.revoke_client_link(owner, revoked.id, at + s(2)).await.unwrap(), "revoked once");
+        assert!(!tx.open_client_link(revoked.id, at + s(3)).await.unwrap(), "revoked");
+        assert!(!tx.use_client_link(revoked.id, at + s(3), result).await.unwrap(), "revoked");
+        tx.commit().await.unwrap();
+
+        let read = |id| {
+            let store = store.clone();
+            async move { store.client_link(owner, id).await.unwrap().unwrap() }
+        };
+        let u = read(used.id).await;
+        assert_eq!(
+            (u.opened_at, u.used_at, u.revoked_at, u.result),
+            (Some(at + s(1)), Some(at + s(3)), None, Some(result)),
+            "the first opening and the first submission count"
+        );
+        let e = read(expired.id).await;
+        assert_eq!((e.opened_at, e.used_at, e.revoked_at, e.result), (None, None, None, None), "nothing written");
+        let r = read(revoked.id).await;
+        assert_eq!((r.opened_at, r.used_at, r.revoked_at, r.result), (None, None, Some(at + s(1)), None));
+        // A link used, then re-read by its token, still says so.
+        assert_eq!(store.client_link_by_token(&[1; 32]).await.unwrap(), Some(u));
+    }
+
+    /// Submissions racing on one link, each in its own transaction: exactly
+    /// one uses it.
+    pub async fn concurrent_submissions_use_a_client_link_once(store: Arc<dyn Store>) {
+        let owner = saved(&store, "race@example.org").await.id;
+        let at = now();
+        let client = stored_client(&store, owner, at).await;
+        let result = stored_result(&store, &client, at).await;
+        let target = link(&client, 1, at);
+        inserted(&store, &[&target]).await;
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                let won = tx.use_client_link(target.id, at + Duration::milliseconds(n), result).await.unwrap();
+                // Hold the transaction open a moment, as a request would.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                tx.commit().await.unwrap();
+                won
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            wins += usize::from(t.await.unwrap());
+        }
+        assert_eq!(wins, 1, "one submission uses the link");
+        let stored = store.client_link(owner, target.id).await.unwrap().unwrap();
+        assert!(stored.used_at.is_some());
+        assert_eq!(stored.result, Some(result));
     }
 }

@@ -1,7 +1,8 @@
-//! Sealed documents of an account on PostgreSQL: clients (migration 0007)
-//! and custom worksheets (0009) share one row shape, so one set of
-//! queries serves both. Every query takes the account. `table` is always
-//! one of the crate's constants, never input.
+//! Sealed documents of an account on PostgreSQL: clients (migration 0007),
+//! custom worksheets (0009), note indexes (0010), custom instruments and
+//! risk flag lists (0011) share one row shape, so one set of queries
+//! serves them all. Every query takes the account. `table` is always one
+//! of the crate's constants, never input.
 
 use cbt_domain::AccountId;
 use cbt_domain::ids::TypedId;
@@ -14,6 +15,8 @@ use crate::backend;
 pub const CLIENTS: &str = "clients";
 pub const WORKSHEETS: &str = "worksheets";
 pub const NOTE_INDEXES: &str = "note_indexes";
+pub const INSTRUMENTS: &str = "instruments";
+pub const RISK_FLAG_LISTS: &str = "risk_flag_lists";
 
 const COLUMNS: &str = "id, account_id, version, sealed, created_at, updated_at";
 

@@ -14,6 +14,7 @@
 //! grown (see [`checkpoint_regularly`]).
 
 mod accounts;
+mod client_links;
 mod clients;
 mod data_keys;
 mod documents;
@@ -28,13 +29,13 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead};
-use cbt_domain::ids::{ClientId, RecordId, WorksheetId};
+use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientPage,
-    StoredClientVersion, StoredDataKey, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredWorksheet,
-    WrappedKey,
+    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientLink,
+    StoredClientPage, StoredClientVersion, StoredDataKey, StoredInstrument, StoredNoteIndex, StoredRecord,
+    StoredRecordVersion, StoredRiskFlags, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -357,6 +358,30 @@ impl Store for SqliteStore {
         documents::documents_of(&self.pool, documents::WORKSHEETS, account).await
     }
 
+    async fn risk_flags(&self, account: AccountId) -> Result<Option<StoredRiskFlags>, StoreError> {
+        documents::document_of(&self.pool, documents::RISK_FLAG_LISTS, account, account).await
+    }
+
+    async fn instrument(&self, account: AccountId, id: InstrumentId) -> Result<Option<StoredInstrument>, StoreError> {
+        documents::document_of(&self.pool, documents::INSTRUMENTS, account, id).await
+    }
+
+    async fn instruments_of(&self, account: AccountId) -> Result<Vec<StoredInstrument>, StoreError> {
+        documents::documents_of(&self.pool, documents::INSTRUMENTS, account).await
+    }
+
+    async fn client_link_by_token(&self, token_hash: &[u8]) -> Result<Option<StoredClientLink>, StoreError> {
+        client_links::link_by_token(&self.pool, token_hash).await
+    }
+
+    async fn client_link(&self, account: AccountId, id: ClientLinkId) -> Result<Option<StoredClientLink>, StoreError> {
+        client_links::link_of(&self.pool, account, id).await
+    }
+
+    async fn client_links_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredClientLink>, StoreError> {
+        client_links::links_of(&self.pool, account, client).await
+    }
+
     async fn client_page(
         &self,
         account: AccountId,
@@ -588,6 +613,53 @@ impl StoreTx for SqliteTx {
 
     async fn update_worksheet(&mut self, worksheet: &StoredWorksheet) -> Result<bool, StoreError> {
         documents::update_document(&mut self.tx, documents::WORKSHEETS, worksheet).await
+    }
+
+    async fn risk_flags_for_update(&mut self, account: AccountId) -> Result<Option<StoredRiskFlags>, StoreError> {
+        documents::document_for_update(&mut self.tx, documents::RISK_FLAG_LISTS, account, account).await
+    }
+
+    async fn put_risk_flags(&mut self, flags: &StoredRiskFlags) -> Result<bool, StoreError> {
+        // An account's list is its own row: one under another account's id
+        // would only block that account's first list.
+        if flags.id != flags.account {
+            return Ok(false);
+        }
+        documents::put_document(&mut self.tx, documents::RISK_FLAG_LISTS, flags).await
+    }
+
+    async fn insert_instrument(&mut self, instrument: &StoredInstrument) -> Result<(), StoreError> {
+        documents::insert_document(&mut self.tx, documents::INSTRUMENTS, instrument).await
+    }
+
+    async fn update_instrument(&mut self, instrument: &StoredInstrument) -> Result<bool, StoreError> {
+        documents::update_document(&mut self.tx, documents::INSTRUMENTS, instrument).await
+    }
+
+    async fn insert_client_link(&mut self, link: &StoredClientLink) -> Result<(), StoreError> {
+        client_links::insert_link(&mut *self.tx, link).await
+    }
+
+    async fn open_client_link(&mut self, id: ClientLinkId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        client_links::open_link(&mut *self.tx, id, now).await
+    }
+
+    async fn use_client_link(
+        &mut self,
+        id: ClientLinkId,
+        now: OffsetDateTime,
+        result: RecordId,
+    ) -> Result<bool, StoreError> {
+        client_links::use_link(&mut *self.tx, id, now, result).await
+    }
+
+    async fn revoke_client_link(
+        &mut self,
+        account: AccountId,
+        id: ClientLinkId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        client_links::revoke_link(&mut *self.tx, account, id, now).await
     }
 
     async fn insert_record(&mut self, record: &StoredRecord, first: &StoredRecordVersion) -> Result<(), StoreError> {

@@ -373,14 +373,18 @@ struct DashboardPage {
     name: String,
     verified: bool,
     notice: Option<&'static str>,
+    /// Open risk flags across the caseload: (client page, client, what).
+    flags: Vec<(String, String, String)>,
 }
 
 pub async fn dashboard(
+    State(state): State<WebState>,
+    Ctx(ctx): Ctx,
     SignedIn(current): SignedIn,
     visitor: Visitor,
     csrf: axum::Extension<CsrfToken>,
     Query(q): Query<NoticeQuery>,
-) -> Response {
+) -> Result<Response, WebError> {
     // Only known notices are shown: the query string cannot inject text.
     let notice = match q.notice.as_deref() {
         Some("oldest-session-ended") => Some(
@@ -390,15 +394,30 @@ pub async fn dashboard(
         Some("verification-sent") => Some("We sent a new confirmation link to your email address."),
         _ => None,
     };
-    html(
+    let flags = if current.account.is_verified() {
+        state
+            .app
+            .open_risk_flags(&current.account, &ctx)
+            .await?
+            .into_iter()
+            .map(|f| {
+                let what = format!("{}, {}", f.instrument, crate::pages::date_text(Some(f.flag.taken_on)));
+                (format!("/assessments/{}", f.flag.result), f.client_name.expose().clone(), what)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(html(
         StatusCode::OK,
         DashboardPage {
             layout: page("dashboard", &visitor, &csrf),
             name: current.account.full_name.clone(),
             verified: current.account.is_verified(),
             notice,
+            flags,
         },
-    )
+    ))
 }
 
 #[derive(Deserialize)]

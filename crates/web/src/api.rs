@@ -203,6 +203,7 @@ pub fn routes() -> ApiRoutes {
                 .body(Wire::of::<record_api::NewRating>())
                 .answers(201, "Recorded.", Wire::of::<Saved>()),
         );
+    let api = crate::assessment_api::routes(api);
     record_api::kind::<Homework>(api, "homework", "homework")
         .route(
             Post,

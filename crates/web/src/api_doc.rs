@@ -116,6 +116,12 @@ impl Doc {
         self
     }
 
+    /// What it answers when it succeeds with no body (204).
+    pub fn answers_nothing(mut self, description: &'static str) -> Self {
+        self.answer = (204, description, None);
+        self
+    }
+
     /// A list: answers a page of `wire` and takes `limit` and `offset`.
     pub fn lists(mut self, wire: Wire) -> Self {
         self.answer = (200, "One page of the list.", Some(wire.page()));

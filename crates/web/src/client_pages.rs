@@ -311,7 +311,16 @@ struct ClientPage {
     note_count: usize,
     timeline: String,
     records: Vec<crate::client_records::Section>,
+    charts: Vec<crate::assessment_pages::Chart>,
+    /// The latest results, newest first.
+    results: Vec<crate::assessment_pages::ResultRow>,
+    result_count: usize,
+    /// Results with a risk flag nobody has acknowledged.
+    flags: Vec<crate::assessment_pages::ResultRow>,
 }
+
+/// Assessment results listed on the client's page (all on their own page).
+const RESULTS_SHOWN: usize = 5;
 
 /// Session notes listed on the client's page before "Show all".
 const NOTES_SHOWN: usize = 20;
@@ -343,6 +352,9 @@ pub async fn show(
         _ => None,
     };
     let all_notes = params.notes == "all";
+    let instruments =
+        crate::assessment_pages::instruments_of(&state, &current.account, &ctx, &dashboard.results).await?;
+    let mut rows = crate::assessment_pages::result_rows(&dashboard.results, &instruments);
     let page = ClientPage {
         layout: layout(&visitor, &csrf),
         id: client.id.to_string(),
@@ -363,6 +375,13 @@ pub async fn show(
             .map(crate::note_pages::NoteRow::from)
             .collect(),
         timeline: cbt_diagrams::timeline(&crate::client_records::timeline_of(&dashboard)),
+        charts: crate::assessment_pages::charts(&dashboard.results, &instruments, "cbt-scores"),
+        flags: rows.iter().filter(|r| r.flagged).cloned().collect(),
+        result_count: rows.len(),
+        results: {
+            rows.truncate(RESULTS_SHOWN);
+            rows
+        },
         records: crate::client_records::sections(&dashboard),
     };
     Ok(html(StatusCode::OK, page))

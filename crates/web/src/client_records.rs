@@ -74,6 +74,9 @@ pub fn timeline_of(d: &ClientDashboard) -> Vec<TimelineEvent> {
             label: capitalised(cbt_domain::session_note::SessionNote::NAME),
         });
     }
+    for r in &d.results {
+        events.push(TimelineEvent { date: r.taken_on, kind: TimelineKind::Assessment, label: "Assessment".into() });
+    }
     for f in &d.formulations {
         events.push(TimelineEvent {
             date: f.updated_at.date(),

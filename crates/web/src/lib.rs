@@ -13,6 +13,8 @@
 mod account_pages;
 mod api;
 mod api_doc;
+mod assessment_api;
+mod assessment_pages;
 mod assets;
 pub mod auth;
 mod client_address;
@@ -195,6 +197,13 @@ pub fn router(
         .route("/homework/{id}", get(record_pages::show::<Homework>).post(record_pages::save::<Homework>))
         .route("/homework/{id}/edit", get(record_pages::edit_form::<Homework>))
         .route("/homework/{id}/history", get(record_pages::history::<Homework>))
+        .route("/clients/{id}/assessments", get(assessment_pages::client_assessments).post(assessment_pages::create))
+        .route("/clients/{id}/assessments/new", get(assessment_pages::new_form))
+        .route("/assessments/{id}", get(assessment_pages::show))
+        .route("/assessments/{id}/acknowledge", post(assessment_pages::acknowledge))
+        .route("/clients/{id}/links", post(assessment_pages::send_link))
+        .route("/links/{id}/revoke", post(assessment_pages::revoke_link))
+        .route("/questionnaire", get(assessment_pages::questionnaire).post(assessment_pages::submit_questionnaire))
         .route("/worksheets", get(homework_pages::worksheets).post(homework_pages::create_worksheet))
         .route("/worksheets/new", get(homework_pages::new_worksheet))
         .route("/worksheets/{id}", get(homework_pages::edit_worksheet).post(homework_pages::save_worksheet))

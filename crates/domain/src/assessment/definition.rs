@@ -219,3 +219,17 @@ pub struct ChangeNorms {
 /// The scale name of the total, in subscale positions (change norms,
 /// scores).
 pub const TOTAL: &str = "total";
+
+/// A custom instrument is the therapist's writing: cleared from memory
+/// when dropped, like every record.
+impl zeroize::Zeroize for InstrumentDefinition {
+    fn zeroize(&mut self) {
+        self.name.zeroize();
+        self.short_name.zeroize();
+        self.instructions.zeroize();
+        for item in &mut self.items {
+            item.text.zeroize();
+        }
+        self.items.clear();
+    }
+}

@@ -17,6 +17,8 @@
 mod change;
 mod definition;
 mod library;
+mod result;
+mod risk;
 mod scoring;
 mod validate;
 
@@ -31,6 +33,10 @@ pub use definition::{
     Scoring, Subscale, TOTAL,
 };
 pub use library::{Library, LibraryError, library};
+pub use result::{
+    Acknowledgement, AssessmentResult, COMMENT_MAX, IndexedPoints, IndexedResult, Respondent, RiskState, custom_key,
+};
+pub use risk::{OpenRiskFlag, OpenRiskFlags};
 pub use scoring::{AnswerError, RiskFlag, ScaleScore, Score};
 pub use validate::{
     BAND_LABEL_MAX, BANDS_MAX, ID_MAX, INSTRUCTIONS_MAX, ITEM_TEXT_MAX, ITEMS_MAX, LICENCE_MAX, MULTIPLIER_MAX,

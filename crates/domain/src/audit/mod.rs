@@ -153,6 +153,28 @@ vocabulary!(
         WorksheetUpdated => "worksheet.update",
         WorksheetRead => "worksheet.read",
         WorksheetsListed => "worksheet.list",
+        /// An assessment result was recorded (by the therapist or through a
+        /// client's link), opened, changed, listed or its history opened;
+        /// its risk flags acknowledged.
+        AssessmentRecorded => "assessment.create",
+        AssessmentRead => "assessment.read",
+        AssessmentUpdated => "assessment.update",
+        AssessmentsListed => "assessment.list",
+        AssessmentHistoryRead => "assessment.history",
+        AssessmentRiskAcknowledged => "assessment.risk_acknowledge",
+        /// A client self-report link was created (and emailed, or copied),
+        /// opened by the client, submitted, or revoked; or a used, expired,
+        /// revoked or unknown link was tried (outcome denied).
+        ClientLinkCreated => "client_link.create",
+        ClientLinkOpened => "client_link.open",
+        ClientLinkSubmitted => "client_link.submit",
+        ClientLinkRevoked => "client_link.revoke",
+        ClientLinksListed => "client_link.list",
+        /// A custom instrument was created, changed, opened or listed.
+        InstrumentCreated => "instrument.create",
+        InstrumentUpdated => "instrument.update",
+        InstrumentRead => "instrument.read",
+        InstrumentsListed => "instrument.list",
     }
 );
 
@@ -182,6 +204,9 @@ vocabulary!(
         GoalProgress => "goal_progress",
         Homework => "homework",
         Worksheet => "worksheet",
+        Assessment => "assessment",
+        ClientLink => "client_link",
+        Instrument => "instrument",
     }
 );
 

@@ -71,7 +71,14 @@ async fn owners_records(app: &TestApp, token: &str) -> BTreeMap<&'static str, St
             .await;
     let sheet = json!({"title": "Owned sheet", "fields": [{"key": "a", "label": "Owned field", "kind": "text"}]});
     let worksheet = call(Method::POST, "/api/v1/worksheets".into(), sheet).await;
+    // A result with an open risk flag (item 9), and a questionnaire link.
+    let result = json!({"instrument": "phq-9", "taken_on": "2026-11-20", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]});
+    let assessment = call(Method::POST, format!("/api/v1/clients/{client}/assessments"), result).await;
+    let link = json!({"instrument": "gad-7", "delivery": "copy"});
+    let link = call(Method::POST, format!("/api/v1/clients/{client}/links"), link).await;
     BTreeMap::from([
+        ("assessments", assessment),
+        ("links", link),
         ("clients", client),
         ("notes", note),
         ("formulations", formulation),
@@ -110,6 +117,12 @@ fn api_body(path: &str) -> Value {
         json!({"title": "Planted"})
     } else if path.ends_with("/hypotheses") {
         json!({"statement": "Planted"})
+    } else if path.ends_with("/assessments") {
+        json!({"instrument": "phq-9", "taken_on": "2026-11-20", "answers": [0, 0, 0, 0, 0, 0, 0, 0, 0]})
+    } else if path.ends_with("/links") {
+        json!({"instrument": "phq-9", "delivery": "copy"})
+    } else if path.ends_with("/acknowledge") || path.ends_with("/revoke") {
+        json!({})
     } else if path.ends_with("/plans") {
         json!({"title": "Planted", "start_date": "2026-11-01", "goals": [{"description": "Planted"}]})
     } else {
@@ -165,6 +178,10 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
         ("rating", "9"),
         ("source", "library:thought_record"),
         ("fields", "Planted"),
+        ("instrument", "phq-9"),
+        ("taken_on", "2026-11-20"),
+        ("item.1", "1"),
+        ("delivery", "copy"),
     ];
     for (method, path) in &routes {
         let url = concrete(path, &ids);
@@ -209,6 +226,10 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
         .await
         .unwrap();
     assert_eq!(sheets["total"], 5, "the library only, not the owner's worksheet");
+    // The owner's risk flag is on neither the stranger's home page nor
+    // their list of links.
+    let home = stranger.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains("risk-flag") && !home.contains("Zanzibar"), "{home}");
 
     // Nothing was written: no record changed, no event names the owner's ids.
     let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
@@ -220,7 +241,8 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
     assert!(planted.is_empty(), "the stranger's requests touched the owner's records: {planted:?}");
     for (kind, id) in &ids {
         let path = match *kind {
-            "clients" | "worksheets" | "notes" | "formulations" | "hypotheses" | "plans" | "homework" => {
+            "clients" | "worksheets" | "notes" | "formulations" | "hypotheses" | "plans" | "homework"
+            | "assessments" => {
                 format!("/api/v1/{kind}/{id}")
             }
             _ => continue,
@@ -229,6 +251,14 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
             reqwest::Client::new().get(app.url(&path)).bearer_auth(&owner).send().await.unwrap().json().await.unwrap();
         assert_eq!(body["version"], 1, "{path} untouched");
     }
+    let owners = |path: String| {
+        let request = reqwest::Client::new().get(app.url(&path)).bearer_auth(&owner);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let links = owners(format!("/api/v1/clients/{}/links", ids["clients"])).await;
+    assert_eq!(links["items"][0]["state"], "usable", "the stranger could not revoke the owner's link");
+    let result = owners(format!("/api/v1/assessments/{}", ids["assessments"])).await;
+    assert_eq!(result["risk"], "open", "nor acknowledge the owner's risk flag");
     app.stop().await;
 }
 

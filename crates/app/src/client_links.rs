@@ -1,0 +1,361 @@
+//! Client self-report links: the therapist sends a questionnaire (by email
+//! to the client's address, or as a link to copy), the client opens it
+//! without an account and submits answers once; the therapist lists and
+//! revokes links. Only the token's SHA-256 is stored. Every step is an
+//! audit event without answers; refused attempts (unknown, used, revoked
+//! or expired links) are recorded as denied, and all of them are rate
+//! limited per IP address.
+
+use cbt_domain::account::Account;
+use cbt_domain::assessment::{AssessmentResult, Instrument, Respondent};
+use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
+use cbt_domain::client_link::{self, DEFAULT_CRISIS_TEXT, LinkRequest, LinkState};
+use cbt_domain::ids::{ClientId, ClientLinkId, RecordId};
+use cbt_domain::record::ClinicalRecord;
+use cbt_domain::validation::{FieldError, FieldErrors};
+use cbt_domain::{AccountId, Phi};
+use cbt_ports::{OutgoingMail, StoredClientLink, StoredRecord, StoredRecordVersion};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::accounts::{bucket, ip_key, new_token, token_hash};
+use crate::{App, AppError};
+
+/// How a new link reaches the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Emailed to the address in the client's details.
+    Email,
+    /// Shown once to the therapist, to pass on themselves.
+    Copy,
+}
+
+/// A link just made. `url` holds the token: it is shown once and never
+/// stored or logged.
+#[derive(Debug)]
+pub struct SentLink {
+    pub id: ClientLinkId,
+    pub url: Phi<String>,
+    pub emailed: bool,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A link as the therapist's list shows it.
+#[derive(Debug)]
+pub struct LinkSummary {
+    pub id: ClientLinkId,
+    pub instrument: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub opened_at: Option<OffsetDateTime>,
+    pub state: LinkState,
+    pub result: Option<RecordId>,
+}
+
+/// What the client's page shows.
+#[derive(Debug)]
+pub struct Questionnaire {
+    pub instrument: Instrument,
+    pub practice: String,
+    pub crisis_text: String,
+}
+
+/// What became of a client's answers.
+#[derive(Debug)]
+pub enum Submission {
+    Accepted,
+    /// Answers that cannot be scored: the questionnaire to show again with
+    /// the errors; the link still works.
+    Rejected(Box<Questionnaire>, FieldErrors),
+}
+
+const LINK_KIND: &str = "client_link";
+
+impl App {
+    fn link_target(id: Option<ClientLinkId>) -> AuditTarget {
+        AuditTarget { kind: TargetKind::ClientLink, id: id.map(|i| i.as_uuid()) }
+    }
+
+    async fn open_request(&self, link: &StoredClientLink) -> Result<LinkRequest, AppError> {
+        let request =
+            self.open_document::<LinkRequest>(link.account, LINK_KIND, link.id.as_uuid(), 1, &link.sealed).await?;
+        Ok(request.expose().clone())
+    }
+
+    /// Sends one of the therapist's clients a questionnaire to complete.
+    pub async fn send_client_link(
+        &self,
+        account: &Account,
+        client: ClientId,
+        instrument: &str,
+        delivery: Delivery,
+        ctx: &RequestContext,
+    ) -> Result<SentLink, AppError> {
+        let me = Self::clinician(account)?;
+        let stored = self.store.client(me, client).await?.ok_or(AppError::NotFound)?;
+        let details = self.open_client(stored).await?.details;
+        let email = details.expose().email.trim().to_owned();
+        if delivery == Delivery::Email && email.is_empty() {
+            let message = "This client has no email address: add one to their details, or copy the link instead.";
+            return Err(AppError::Invalid(FieldError::new("delivery", message).into()));
+        }
+        let (_, definition) = self.instrument_for(me, instrument).await?;
+        let request = Zeroizing::new(LinkRequest {
+            instrument: instrument.to_owned(),
+            definition,
+            practice: practice_name(account),
+            crisis_text: DEFAULT_CRISIS_TEXT.to_owned(),
+        });
+        let now = self.now();
+        let id = ClientLinkId::new();
+        let token = Zeroizing::new(new_token()?);
+        let sealed = self.seal_document(me, LINK_KIND, id.as_uuid(), 1, &*request).await?;
+        let expires_at = now + self.settings.client_link_lifetime;
+        let link = StoredClientLink {
+            id,
+            account: me,
+            client,
+            token_hash: token_hash(&token),
+            sealed,
+            created_at: now,
+            expires_at,
+            opened_at: None,
+            used_at: None,
+            revoked_at: None,
+            result: None,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_client_link(&link).await?;
+        let event = self.event(
+            Actor::Account(me),
+            AuditAction::ClientLinkCreated,
+            Self::link_target(Some(id)),
+            AuditOutcome::Success,
+            ctx,
+        );
+        self.audit(&mut tx, event).await?;
+        tx.commit().await?;
+        let url = self.link(&format!("/questionnaire?token={}", &*token));
+        if delivery == Delivery::Email {
+            let until = expires_at.date();
+            self.send_later(OutgoingMail {
+                to: email,
+                subject: format!("A questionnaire from {}", request.practice),
+                text: format!(
+                    "{practice} has asked you to fill in a short questionnaire before your next session.\n\n\
+                     Open this link to answer it (it works once, until {until}):\n{url}\n\n\
+                     {crisis}\n",
+                    practice = request.practice,
+                    crisis = request.crisis_text,
+                ),
+            });
+        }
+        Ok(SentLink { id, url: Phi::new(url), emailed: delivery == Delivery::Email, expires_at })
+    }
+
+    /// The links sent to one of the therapist's clients, newest first.
+    pub async fn client_links(
+        &self,
+        account: &Account,
+        client: ClientId,
+        ctx: &RequestContext,
+    ) -> Result<Vec<LinkSummary>, AppError> {
+        let me = Self::clinician(account)?;
+        self.store.client(me, client).await?.ok_or(AppError::NotFound)?;
+        let now = self.clock.now();
+        let mut out = Vec::new();
+        for link in self.store.client_links_of(me, client).await?.into_iter().rev() {
+            let request = self.open_request(&link).await?;
+            let instrument = match &request.definition {
+                Some(d) => d.short_name.clone(),
+                None => cbt_domain::assessment::library()
+                    .ok()
+                    .and_then(|l| l.get(&request.instrument))
+                    .map_or_else(|| request.instrument.clone(), |i| i.definition().short_name.clone()),
+            };
+            out.push(LinkSummary {
+                id: link.id,
+                instrument,
+                created_at: link.created_at,
+                expires_at: link.expires_at,
+                opened_at: link.opened_at,
+                state: LinkState::at(now, link.expires_at, link.used_at, link.revoked_at),
+                result: link.result,
+            });
+        }
+        self.audit_read(me, AuditAction::ClientLinksListed, TargetKind::ClientLink, None, ctx).await?;
+        Ok(out)
+    }
+
+    /// Revokes one of the therapist's links that has not been used.
+    pub async fn revoke_client_link(
+        &self,
+        account: &Account,
+        id: ClientLinkId,
+        ctx: &RequestContext,
+    ) -> Result<ClientId, AppError> {
+        let me = Self::clinician(account)?;
+        let link = self.store.client_link(me, id).await?.ok_or(AppError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        if !tx.revoke_client_link(me, id, self.now()).await? {
+            let message = "This link was already completed or revoked.";
+            return Err(AppError::Invalid(FieldError::new("link", message).into()));
+        }
+        let event = self.event(
+            Actor::Account(me),
+            AuditAction::ClientLinkRevoked,
+            Self::link_target(Some(id)),
+            AuditOutcome::Success,
+            ctx,
+        );
+        self.audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(link.client)
+    }
+
+    /// Counts the attempt against the IP address's limit and finds the
+    /// link; an unknown or unusable one is recorded (denied) and answered
+    /// `InvalidLink`, whichever it was.
+    async fn usable_link(
+        &self,
+        token: &str,
+        action: AuditAction,
+        ctx: &RequestContext,
+    ) -> Result<(Box<dyn cbt_ports::StoreTx>, StoredClientLink), AppError> {
+        let bucket = bucket("client_link", &ip_key(ctx));
+        let rule = self.settings.client_link_rule;
+        let mut tx = self.refuse_if_limited(&[(&bucket, rule)], Self::link_target(None), ctx).await?;
+        let found = self.store.client_link_by_token(&token_hash(token)).await?;
+        let now = self.clock.now();
+        match found {
+            Some(link) if LinkState::at(now, link.expires_at, link.used_at, link.revoked_at) == LinkState::Usable => {
+                Ok((tx, link))
+            }
+            other => {
+                let target = Self::link_target(other.map(|l| l.id));
+                let event = self.event(Actor::Anonymous, action, target, AuditOutcome::Denied, ctx);
+                self.audit(&mut tx, event).await?;
+                tx.commit().await?;
+                Err(AppError::InvalidLink)
+            }
+        }
+    }
+
+    /// The questionnaire behind a client's link, if it still works.
+    pub async fn open_questionnaire(&self, token: &str, ctx: &RequestContext) -> Result<Questionnaire, AppError> {
+        let (mut tx, link) = self.usable_link(token, AuditAction::ClientLinkOpened, ctx).await?;
+        let request = self.open_request(&link).await?;
+        let (instrument, _) = self.instrument_of_request(&request)?;
+        tx.open_client_link(link.id, self.now()).await?;
+        let event = self.event(
+            Actor::Anonymous,
+            AuditAction::ClientLinkOpened,
+            Self::link_target(Some(link.id)),
+            AuditOutcome::Success,
+            ctx,
+        );
+        self.audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(Questionnaire { instrument, practice: request.practice.clone(), crisis_text: request.crisis_text.clone() })
+    }
+
+    fn instrument_of_request(&self, request: &LinkRequest) -> Result<(Instrument, AssessmentResult), AppError> {
+        let today = self.now().date();
+        let result = AssessmentResult::new(&request.instrument, request.definition.clone(), today);
+        let instrument =
+            result.instrument().map_err(|_| AppError::Internal("a link's instrument is unknown".into()))?;
+        Ok((instrument, result))
+    }
+
+    /// Accepts a client's answers through their link: the result is saved,
+    /// scored, put in the client's index (and the therapist's risk flags),
+    /// and the link used, in one transaction. `read` takes the answers from
+    /// the form for the link's instrument. Answers that cannot be scored
+    /// are rejected with the questionnaire, and the link stays usable.
+    pub async fn submit_questionnaire(
+        &self,
+        token: &str,
+        read: impl FnOnce(&Instrument) -> Result<Vec<Option<u32>>, FieldErrors>,
+        ctx: &RequestContext,
+    ) -> Result<Submission, AppError> {
+        let (mut tx, link) = self.usable_link(token, AuditAction::ClientLinkSubmitted, ctx).await?;
+        let me: AccountId = link.account;
+        let request = self.open_request(&link).await?;
+        let (instrument, mut result) = self.instrument_of_request(&request)?;
+        let now = self.now();
+        let checked = read(&instrument).and_then(|answers| {
+            result.answers = answers;
+            result.respondent = Respondent::Client;
+            result.validated(now.date())
+        });
+        let result = match checked {
+            Ok(r) => Zeroizing::new(r),
+            Err(errors) => {
+                // The attempt still counts against the limit.
+                tx.commit().await?;
+                let questionnaire = Questionnaire {
+                    instrument,
+                    practice: request.practice.clone(),
+                    crisis_text: request.crisis_text.clone(),
+                };
+                return Ok(Submission::Rejected(Box::new(questionnaire), errors));
+            }
+        };
+        let id = RecordId::new();
+        let sealed = self.seal_document(me, AssessmentResult::KIND, id.as_uuid(), 1, &*result).await?;
+        let record = StoredRecord {
+            id,
+            account: me,
+            client: link.client,
+            kind: AssessmentResult::KIND.into(),
+            version: 1,
+            sealed: sealed.clone(),
+            signed_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let first = StoredRecordVersion { record: id, version: 1, sealed, changed_by: me, changed_at: now };
+        tx.insert_record(&record, &first).await?;
+        if !tx.use_client_link(link.id, now, id).await? {
+            // Submitted twice at once: the other one won.
+            return Err(AppError::InvalidLink);
+        }
+        if let Some(entry) = result.index_entry(id, false) {
+            self.put_in_index(&mut tx, me, link.client, entry).await?;
+        }
+        let events = [
+            self.event(
+                Actor::Anonymous,
+                AssessmentResult::ACTIONS.create,
+                AuditTarget::new(AssessmentResult::TARGET, id.as_uuid()),
+                AuditOutcome::Success,
+                ctx,
+            ),
+            self.event(
+                Actor::Anonymous,
+                AuditAction::ClientLinkSubmitted,
+                Self::link_target(Some(link.id)),
+                AuditOutcome::Success,
+                ctx,
+            ),
+        ];
+        self.audit_all(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(Submission::Accepted)
+    }
+}
+
+/// The name a client knows the practice by: the therapist's name and
+/// credential.
+fn practice_name(account: &Account) -> String {
+    match account.credential.trim() {
+        "" => account.full_name.clone(),
+        credential => format!("{}, {credential}", account.full_name),
+    }
+}
+
+/// The lifetime a deployment may give links: at least an hour, at most
+/// `client_link::MAX_LIFETIME`.
+pub fn valid_lifetime(lifetime: time::Duration) -> bool {
+    lifetime >= time::Duration::hours(1) && lifetime <= client_link::MAX_LIFETIME
+}
