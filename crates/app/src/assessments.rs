@@ -1,25 +1,23 @@
 //! Assessments: results of the shipped and the therapist's own instruments
 //! (clinical records of kind `assessment`, scored when saved), the risk
 //! flags they raise and their acknowledgement, and the caseload's open
-//! flags. Client self-report links are in `client_links`.
+//! flags. Client self-report links are in `client_links`; the therapist's
+//! own instruments in `instruments`.
 
 use cbt_domain::account::Account;
 use cbt_domain::assessment::{
     AssessmentResult, IndexedResult, Instrument, InstrumentDefinition, OpenRiskFlag, OpenRiskFlags, custom_key, library,
 };
-use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
+use cbt_domain::audit::{AuditAction, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::ids::{ClientId, InstrumentId, RecordId};
 use cbt_domain::record::ClinicalRecord;
 use cbt_domain::validation::FieldError;
 use cbt_domain::{AccountId, Phi};
-use cbt_ports::{StoreTx, StoredInstrument, StoredRecord, StoredRiskFlags};
+use cbt_ports::{StoreTx, StoredRecord, StoredRiskFlags};
 use time::Date;
 use zeroize::Zeroizing;
 
 use crate::{App, AppError};
-
-/// The sealing kind of a custom instrument's definition.
-const INSTRUMENT_KIND: &str = "instrument";
 
 /// An instrument the therapist can use: `key` is what results and forms
 /// name it by (`phq-9`, `custom:<id>`).
@@ -91,23 +89,6 @@ impl App {
         Ok(out)
     }
 
-    async fn open_instrument(
-        &self,
-        me: AccountId,
-        stored: &StoredInstrument,
-    ) -> Result<(InstrumentId, InstrumentDefinition), AppError> {
-        let definition = self
-            .open_document::<InstrumentDefinition>(
-                me,
-                INSTRUMENT_KIND,
-                stored.id.as_uuid(),
-                stored.version,
-                &stored.sealed,
-            )
-            .await?;
-        Ok((stored.id, definition.expose().clone()))
-    }
-
     /// The instrument a key names, for this therapist, with the definition
     /// a result of a custom one keeps a copy of. An unknown key (or another
     /// therapist's instrument) is the field's error.
@@ -127,28 +108,6 @@ impl App {
         }
         let library = library().map_err(|e| AppError::Internal(e.to_string()))?;
         Ok((library.get(key).cloned().ok_or_else(unknown)?, None))
-    }
-
-    /// Adds a custom instrument to the therapist's library.
-    pub async fn create_instrument(
-        &self,
-        account: &Account,
-        definition: InstrumentDefinition,
-        ctx: &RequestContext,
-    ) -> Result<InstrumentId, AppError> {
-        let me = Self::clinician(account)?;
-        let instrument = Instrument::new(definition).map_err(AppError::Invalid)?;
-        let now = self.now();
-        let id = InstrumentId::new();
-        let sealed = self.seal_document(me, INSTRUMENT_KIND, id.as_uuid(), 1, instrument.definition()).await?;
-        let stored = StoredInstrument { id, account: me, version: 1, sealed, created_at: now, updated_at: now };
-        let mut tx = self.store.begin().await?;
-        tx.insert_instrument(&stored).await?;
-        let target = AuditTarget::new(TargetKind::Instrument, id.as_uuid());
-        let event = self.event(Actor::Account(me), AuditAction::InstrumentCreated, target, AuditOutcome::Success, ctx);
-        self.audit(&mut tx, event).await?;
-        tx.commit().await?;
-        Ok(id)
     }
 
     /// Records a result the therapist entered (in session, or from paper).

@@ -9,7 +9,8 @@
 use cbt_domain::account::Account;
 use cbt_domain::assessment::{AssessmentResult, Instrument, Respondent};
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
-use cbt_domain::client_link::{self, DEFAULT_CRISIS_TEXT, LinkRequest, LinkState};
+use cbt_domain::client_link::{self, LinkRequest, LinkState};
+use cbt_domain::homework::{Homework, HomeworkStatus};
 use cbt_domain::ids::{ClientId, ClientLinkId, RecordId};
 use cbt_domain::record::ClinicalRecord;
 use cbt_domain::validation::{FieldError, FieldErrors};
@@ -52,12 +53,30 @@ pub struct LinkSummary {
     pub result: Option<RecordId>,
 }
 
-/// What the client's page shows.
+/// What the client's page shows: the practice, the crisis text, and the
+/// task (a questionnaire, or homework to fill in).
 #[derive(Debug)]
-pub struct Questionnaire {
-    pub instrument: Instrument,
+pub struct LinkPage {
     pub practice: String,
     pub crisis_text: String,
+    pub task: Task,
+}
+
+#[derive(Debug)]
+pub enum Task {
+    Questionnaire(Box<Instrument>),
+    /// The homework as assigned (its worksheet, instructions, due date);
+    /// answers already given are not shown back to whoever holds the link.
+    Homework(Box<Homework>),
+}
+
+/// What a client sent back.
+#[derive(Debug)]
+pub enum Answers {
+    /// In item order; `None` is unanswered.
+    Questionnaire(Vec<Option<u32>>),
+    /// By worksheet field key.
+    Homework(std::collections::BTreeMap<String, String>),
 }
 
 /// What became of a client's answers.
@@ -66,7 +85,7 @@ pub enum Submission {
     Accepted,
     /// Answers that cannot be scored: the questionnaire to show again with
     /// the errors; the link still works.
-    Rejected(Box<Questionnaire>, FieldErrors),
+    Rejected(Box<LinkPage>, FieldErrors),
 }
 
 const LINK_KIND: &str = "client_link";
@@ -92,6 +111,25 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<SentLink, AppError> {
         let me = Self::clinician(account)?;
+        self.store.client(me, client).await?.ok_or(AppError::NotFound)?;
+        let (_, definition) = self.instrument_for(me, instrument).await?;
+        let (practice, crisis_text) = client_link::shown_to_clients(account);
+        let request =
+            LinkRequest { instrument: instrument.to_owned(), definition, homework: None, practice, crisis_text };
+        self.send_link(me, client, request, delivery, ctx).await
+    }
+
+    /// Makes a link asking for `request`, emailed to the client or shown
+    /// once to the therapist.
+    async fn send_link(
+        &self,
+        me: AccountId,
+        client: ClientId,
+        request: LinkRequest,
+        delivery: Delivery,
+        ctx: &RequestContext,
+    ) -> Result<SentLink, AppError> {
+        let request = Zeroizing::new(request);
         let stored = self.store.client(me, client).await?.ok_or(AppError::NotFound)?;
         let details = self.open_client(stored).await?.details;
         let email = details.expose().email.trim().to_owned();
@@ -99,31 +137,8 @@ impl App {
             let message = "This client has no email address: add one to their details, or copy the link instead.";
             return Err(AppError::Invalid(FieldError::new("delivery", message).into()));
         }
-        let (_, definition) = self.instrument_for(me, instrument).await?;
-        let request = Zeroizing::new(LinkRequest {
-            instrument: instrument.to_owned(),
-            definition,
-            practice: practice_name(account),
-            crisis_text: DEFAULT_CRISIS_TEXT.to_owned(),
-        });
-        let now = self.now();
-        let id = ClientLinkId::new();
-        let token = Zeroizing::new(new_token()?);
-        let sealed = self.seal_document(me, LINK_KIND, id.as_uuid(), 1, &*request).await?;
-        let expires_at = now + self.settings.client_link_lifetime;
-        let link = StoredClientLink {
-            id,
-            account: me,
-            client,
-            token_hash: token_hash(&token),
-            sealed,
-            created_at: now,
-            expires_at,
-            opened_at: None,
-            used_at: None,
-            revoked_at: None,
-            result: None,
-        };
+        let (link, token) = self.new_link(me, client, &request).await?;
+        let (id, expires_at) = (link.id, link.expires_at);
         let mut tx = self.store.begin().await?;
         tx.insert_client_link(&link).await?;
         let event = self.event(
@@ -137,20 +152,36 @@ impl App {
         tx.commit().await?;
         let url = self.link(&format!("/questionnaire?token={}", &*token));
         if delivery == Delivery::Email {
-            let until = expires_at.date();
-            self.send_later(OutgoingMail {
-                to: email,
-                subject: format!("A questionnaire from {}", request.practice),
-                text: format!(
-                    "{practice} has asked you to fill in a short questionnaire before your next session.\n\n\
-                     Open this link to answer it (it works once, until {until}):\n{url}\n\n\
-                     {crisis}\n",
-                    practice = request.practice,
-                    crisis = request.crisis_text,
-                ),
-            });
+            self.send_later(link_mail(email, &request, &url, expires_at));
         }
         Ok(SentLink { id, url: Phi::new(url), emailed: delivery == Delivery::Email, expires_at })
+    }
+
+    /// A new link asking for `request`, sealed, and its token (shown once).
+    pub(crate) async fn new_link(
+        &self,
+        me: AccountId,
+        client: ClientId,
+        request: &LinkRequest,
+    ) -> Result<(StoredClientLink, Zeroizing<String>), AppError> {
+        let now = self.now();
+        let id = ClientLinkId::new();
+        let token = Zeroizing::new(new_token()?);
+        let sealed = self.seal_document(me, LINK_KIND, id.as_uuid(), 1, request).await?;
+        let link = StoredClientLink {
+            id,
+            account: me,
+            client,
+            token_hash: token_hash(&token),
+            sealed,
+            created_at: now,
+            expires_at: now + self.settings.client_link_lifetime,
+            opened_at: None,
+            used_at: None,
+            revoked_at: None,
+            result: None,
+        };
+        Ok((link, token))
     }
 
     /// The links sent to one of the therapist's clients, newest first.
@@ -167,6 +198,7 @@ impl App {
         for link in self.store.client_links_of(me, client).await?.into_iter().rev() {
             let request = self.open_request(&link).await?;
             let instrument = match &request.definition {
+                _ if request.homework.is_some() => "Homework".to_owned(),
                 Some(d) => d.short_name.clone(),
                 None => cbt_domain::assessment::library()
                     .ok()
@@ -241,11 +273,11 @@ impl App {
         }
     }
 
-    /// The questionnaire behind a client's link, if it still works.
-    pub async fn open_questionnaire(&self, token: &str, ctx: &RequestContext) -> Result<Questionnaire, AppError> {
+    /// What a client's link asks for, if it still works.
+    pub async fn open_client_link(&self, token: &str, ctx: &RequestContext) -> Result<LinkPage, AppError> {
         let (mut tx, link) = self.usable_link(token, AuditAction::ClientLinkOpened, ctx).await?;
         let request = self.open_request(&link).await?;
-        let (instrument, _) = self.instrument_of_request(&request)?;
+        let page = self.page_of(&link, &request).await?;
         tx.open_client_link(link.id, self.now()).await?;
         let event = self.event(
             Actor::Anonymous,
@@ -256,7 +288,30 @@ impl App {
         );
         self.audit(&mut tx, event).await?;
         tx.commit().await?;
-        Ok(Questionnaire { instrument, practice: request.practice.clone(), crisis_text: request.crisis_text.clone() })
+        Ok(page)
+    }
+
+    async fn page_of(&self, link: &StoredClientLink, request: &LinkRequest) -> Result<LinkPage, AppError> {
+        let task = match request.homework {
+            Some(id) => Task::Homework(Box::new(self.homework_of_link(link, id).await?.1)),
+            None => Task::Questionnaire(Box::new(self.instrument_of_request(request)?.0)),
+        };
+        Ok(LinkPage { practice: request.practice.clone(), crisis_text: request.crisis_text.clone(), task })
+    }
+
+    /// The homework a link names, as stored and opened (clearing what was
+    /// answered: the link shows the task, not past answers).
+    async fn homework_of_link(
+        &self,
+        link: &StoredClientLink,
+        id: RecordId,
+    ) -> Result<(StoredRecord, Homework), AppError> {
+        let stored = self.stored_record::<Homework>(link.account, id).await.map_err(|_| AppError::InvalidLink)?;
+        let homework = self.open_content::<Homework>(link.account, id, stored.version, &stored.sealed).await?;
+        let mut task = homework.expose().clone();
+        task.responses.clear();
+        task.review_notes.clear();
+        Ok((stored, task))
     }
 
     fn instrument_of_request(&self, request: &LinkRequest) -> Result<(Instrument, AssessmentResult), AppError> {
@@ -272,33 +327,42 @@ impl App {
     /// and the link used, in one transaction. `read` takes the answers from
     /// the form for the link's instrument. Answers that cannot be scored
     /// are rejected with the questionnaire, and the link stays usable.
-    pub async fn submit_questionnaire(
+    pub async fn submit_client_link(
         &self,
         token: &str,
-        read: impl FnOnce(&Instrument) -> Result<Vec<Option<u32>>, FieldErrors>,
+        read: impl FnOnce(&Task) -> Result<Answers, FieldErrors>,
         ctx: &RequestContext,
     ) -> Result<Submission, AppError> {
         let (mut tx, link) = self.usable_link(token, AuditAction::ClientLinkSubmitted, ctx).await?;
         let me: AccountId = link.account;
         let request = self.open_request(&link).await?;
-        let (instrument, mut result) = self.instrument_of_request(&request)?;
-        let now = self.now();
-        let checked = read(&instrument).and_then(|answers| {
-            result.answers = answers;
-            result.respondent = Respondent::Client;
-            result.validated(now.date())
-        });
-        let result = match checked {
-            Ok(r) => Zeroizing::new(r),
+        let page = self.page_of(&link, &request).await?;
+        let answers = match read(&page.task) {
+            Ok(answers) => answers,
             Err(errors) => {
                 // The attempt still counts against the limit.
                 tx.commit().await?;
-                let questionnaire = Questionnaire {
-                    instrument,
-                    practice: request.practice.clone(),
-                    crisis_text: request.crisis_text.clone(),
-                };
-                return Ok(Submission::Rejected(Box::new(questionnaire), errors));
+                return Ok(Submission::Rejected(Box::new(page), errors));
+            }
+        };
+        let now = self.now();
+        let checked = match (answers, request.homework) {
+            (Answers::Homework(responses), Some(id)) => {
+                return self.submit_homework(tx, &link, id, responses, page, ctx).await;
+            }
+            (Answers::Questionnaire(answers), None) => {
+                let (_, mut result) = self.instrument_of_request(&request)?;
+                result.answers = answers;
+                result.respondent = Respondent::Client;
+                result.validated(now.date())
+            }
+            _ => return Err(AppError::Internal("answers of the wrong kind for a link".into())),
+        };
+        let result = match checked {
+            Ok(r) => Zeroizing::new(r),
+            Err(errors) => {
+                tx.commit().await?;
+                return Ok(Submission::Rejected(Box::new(page), errors));
             }
         };
         let id = RecordId::new();
@@ -343,14 +407,109 @@ impl App {
         tx.commit().await?;
         Ok(Submission::Accepted)
     }
+
+    /// A client's answers to their homework: the homework's next version
+    /// (answers and status "completed"), made in the link's transaction.
+    /// The therapist's review notes and anything else stay as saved.
+    async fn submit_homework(
+        &self,
+        mut tx: Box<dyn cbt_ports::StoreTx>,
+        link: &StoredClientLink,
+        id: RecordId,
+        responses: std::collections::BTreeMap<String, String>,
+        page: LinkPage,
+        ctx: &RequestContext,
+    ) -> Result<Submission, AppError> {
+        let me = link.account;
+        let now = self.now();
+        let stored = self.stored_record::<Homework>(me, id).await.map_err(|_| AppError::InvalidLink)?;
+        let saved = self.open_content::<Homework>(me, id, stored.version, &stored.sealed).await?;
+        let mut homework = saved.expose().clone();
+        homework.responses = responses;
+        homework.status = HomeworkStatus::Completed;
+        let homework = match homework.validated(now.date()) {
+            Ok(h) => Zeroizing::new(h),
+            Err(errors) => {
+                tx.commit().await?;
+                return Ok(Submission::Rejected(Box::new(page), errors));
+            }
+        };
+        let next = stored.version + 1;
+        let sealed = self.seal_document(me, Homework::KIND, id.as_uuid(), next, &*homework).await?;
+        let changed = StoredRecord { version: next, sealed: sealed.clone(), updated_at: now, ..stored };
+        let version = StoredRecordVersion { record: id, version: next, sealed, changed_by: me, changed_at: now };
+        if !tx.update_record(&changed, &version).await? {
+            // The therapist saved the homework at this very moment: the
+            // client is asked to send again, nothing is lost.
+            return Err(AppError::Conflict);
+        }
+        if !tx.use_client_link(link.id, now, id).await? {
+            return Err(AppError::InvalidLink);
+        }
+        let events = [
+            self.event(
+                Actor::Anonymous,
+                Homework::ACTIONS.update,
+                AuditTarget::new(Homework::TARGET, id.as_uuid()),
+                AuditOutcome::Success,
+                ctx,
+            ),
+            self.event(
+                Actor::Anonymous,
+                AuditAction::ClientLinkSubmitted,
+                Self::link_target(Some(link.id)),
+                AuditOutcome::Success,
+                ctx,
+            ),
+        ];
+        self.audit_all(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok(Submission::Accepted)
+    }
+
+    /// Sends a client a link to fill in one of the therapist's homework
+    /// records themselves.
+    pub async fn send_homework_link(
+        &self,
+        account: &Account,
+        homework: RecordId,
+        delivery: Delivery,
+        ctx: &RequestContext,
+    ) -> Result<(ClientId, SentLink), AppError> {
+        let me = Self::clinician(account)?;
+        let stored = self.stored_record::<Homework>(me, homework).await?;
+        let (practice, crisis_text) = client_link::shown_to_clients(account);
+        let request = LinkRequest {
+            instrument: String::new(),
+            definition: None,
+            homework: Some(homework),
+            practice,
+            crisis_text,
+        };
+        let sent = self.send_link(me, stored.client, request, delivery, ctx).await?;
+        Ok((stored.client, sent))
+    }
 }
 
-/// The name a client knows the practice by: the therapist's name and
-/// credential.
-fn practice_name(account: &Account) -> String {
-    match account.credential.trim() {
-        "" => account.full_name.clone(),
-        credential => format!("{}, {credential}", account.full_name),
+/// The email that brings a client their link: it names neither the client
+/// nor the questionnaire.
+pub(crate) fn link_mail(to: String, request: &LinkRequest, url: &str, expires_at: OffsetDateTime) -> OutgoingMail {
+    let (what, task) = if request.homework.is_some() {
+        ("Homework", "fill in your homework (the exercise you agreed on in your session)")
+    } else {
+        ("A questionnaire", "fill in a short questionnaire before your next session")
+    };
+    OutgoingMail {
+        to,
+        subject: format!("{what} from {}", request.practice),
+        text: format!(
+            "{practice} has asked you to {task}.\n\n\
+             Open this link to answer it (it works once, until {until}):\n{url}\n\n\
+             This form is not monitored in real time. {crisis}\n",
+            practice = request.practice,
+            until = expires_at.date(),
+            crisis = request.crisis_text,
+        ),
     }
 }
 

@@ -268,6 +268,12 @@ pub struct Account {
     pub google_subject: Option<String>,
     pub created_at: time::OffsetDateTime,
     pub updated_at: time::OffsetDateTime,
+    /// The practice's name as clients see it on a questionnaire link
+    /// (empty: the therapist's name and credential).
+    pub practice_name: String,
+    /// What a client should do in a crisis, shown on every questionnaire
+    /// link (empty: `client_link::DEFAULT_CRISIS_TEXT`).
+    pub crisis_text: String,
 }
 
 impl Account {

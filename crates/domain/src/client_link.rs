@@ -8,18 +8,25 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::assessment::InstrumentDefinition;
+use crate::record::check_text;
 use crate::tokens::RateRule;
+use crate::validation::{FieldError, FieldErrors};
 
 /// What a link asks the client to complete, and what the client's page
 /// shows besides: sealed, bound to the link.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinkRequest {
-    /// `phq-9`, … or `custom:<id>`.
+    /// `phq-9`, … or `custom:<id>`; empty for a homework link.
+    #[serde(default)]
     pub instrument: String,
     /// A custom instrument's definition as it was when the link was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<InstrumentDefinition>,
+    /// A homework link: the homework record the client fills in (its
+    /// worksheet as assigned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homework: Option<crate::ids::RecordId>,
     /// The name the client knows the practice by.
     pub practice: String,
     /// What to do in a crisis, as the therapist wrote it.
@@ -35,6 +42,36 @@ impl zeroize::Zeroize for LinkRequest {
         self.practice.zeroize();
         self.crisis_text.zeroize();
     }
+}
+
+/// What a recurring questionnaire sends: sealed, bound to the schedule.
+/// The practice name and crisis text are taken when each link is sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledQuestionnaire {
+    pub instrument: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<InstrumentDefinition>,
+}
+
+impl zeroize::Zeroize for ScheduledQuestionnaire {
+    fn zeroize(&mut self) {
+        self.instrument.zeroize();
+        if let Some(d) = &mut self.definition {
+            d.zeroize();
+        }
+    }
+}
+
+/// How often a questionnaire may recur: every 1 to 365 days.
+pub const EVERY_DAYS: std::ops::RangeInclusive<i32> = 1..=365;
+
+/// The next time a schedule is due after `due`, past `now`: a runner that
+/// was down for weeks sends once, not once per missed period.
+pub fn next_due(due: OffsetDateTime, every_days: i32, now: OffsetDateTime) -> OffsetDateTime {
+    let period = Duration::days(i64::from(every_days.max(1)));
+    let missed = ((now - due).whole_seconds().max(0) / period.whole_seconds()) + 1;
+    due + period * i32::try_from(missed).unwrap_or(i32::MAX)
 }
 
 /// Where a link stands.
@@ -87,12 +124,64 @@ pub const MAX_LIFETIME: Duration = Duration::days(30);
 pub const PER_IP: RateRule = RateRule { limit: 30, window: Duration::minutes(10), lockout: Duration::minutes(10) };
 
 /// The crisis text a link shows when the therapist has written none.
-pub const DEFAULT_CRISIS_TEXT: &str = "This form is not monitored in real time. If you are in danger or thinking about \
-     harming yourself, call your local emergency number now, or go to the nearest emergency department.";
+pub const DEFAULT_CRISIS_TEXT: &str = "If you are in danger or thinking about harming yourself, call your local \
+     emergency number now, or go to the nearest emergency department.";
+
+pub const PRACTICE_NAME_MAX: usize = 200;
+pub const CRISIS_TEXT_MAX: usize = 1_000;
+
+/// Checks (and trims) what a therapist wrote for clients to see: the
+/// practice's name (one line) and the crisis text.
+pub fn practice_details(practice_name: &str, crisis_text: &str) -> Result<(String, String), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let (mut name, mut crisis) = (practice_name.to_owned(), crisis_text.replace("\r\n", "\n"));
+    check_text(&mut errors, "practice_name", "the practice's name", &mut name, PRACTICE_NAME_MAX);
+    check_text(&mut errors, "crisis_text", "the crisis text", &mut crisis, CRISIS_TEXT_MAX);
+    if name.chars().any(char::is_control) {
+        errors.push(FieldError::new("practice_name", "Keep the practice's name on one line."));
+    }
+    if crisis.chars().any(|c| c.is_control() && c != '\n') {
+        errors.push(FieldError::new("crisis_text", "Remove the control characters from the crisis text."));
+    }
+    errors.into_result().map(|()| (name, crisis))
+}
+
+/// What a link shows: the therapist's own practice name and crisis text,
+/// or the defaults.
+pub fn shown_to_clients(account: &crate::account::Account) -> (String, String) {
+    let practice = match (account.practice_name.trim(), account.credential.trim()) {
+        ("", "") => account.full_name.clone(),
+        ("", credential) => format!("{}, {credential}", account.full_name),
+        (name, _) => name.to_owned(),
+    };
+    let crisis = match account.crisis_text.trim() {
+        "" => DEFAULT_CRISIS_TEXT.to_owned(),
+        text => text.to_owned(),
+    };
+    (practice, crisis)
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schedule_moves_on_by_its_period_past_now() {
+        let t = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        assert_eq!(next_due(t, 14, t), t + Duration::days(14));
+        assert_eq!(next_due(t, 14, t + Duration::days(13)), t + Duration::days(14));
+        assert_eq!(next_due(t, 14, t + Duration::days(14)), t + Duration::days(28), "due again now: the next one");
+        assert_eq!(next_due(t, 7, t + Duration::days(50)), t + Duration::days(56), "missed periods are skipped");
+    }
+
+    #[test]
+    fn practice_details_are_trimmed_and_checked_by_field() {
+        let (name, crisis) = practice_details("  Northside CBT ", "Call 988\r\nor 911 ").unwrap();
+        assert_eq!((name.as_str(), crisis.as_str()), ("Northside CBT", "Call 988\nor 911"));
+        let errors = practice_details("Two\nlines", &"x".repeat(CRISIS_TEXT_MAX + 1)).unwrap_err();
+        let fields: Vec<_> = errors.0.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec!["crisis_text", "practice_name"]);
+    }
 
     #[test]
     fn a_link_stops_working_at_its_expiry_and_once_used_or_revoked() {

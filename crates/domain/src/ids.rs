@@ -144,3 +144,8 @@ uuid_id!(
     /// A client self-report link (the id, never its token).
     ClientLinkId
 );
+
+uuid_id!(
+    /// A recurring questionnaire of a client.
+    ScheduleId
+);

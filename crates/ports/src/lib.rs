@@ -16,5 +16,5 @@ pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{
     Backend, ClientPagePart, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient,
     StoredClientLink, StoredClientPage, StoredClientVersion, StoredDocument, StoredInstrument, StoredNoteIndex,
-    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredWorksheet,
+    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet,
 };

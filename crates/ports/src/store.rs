@@ -10,7 +10,7 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditKey, ChainHead};
-use cbt_domain::ids::{AddendumId, ClientId, ClientLinkId, InstrumentId, RecordId, WorksheetId};
+use cbt_domain::ids::{AddendumId, ClientId, ClientLinkId, InstrumentId, RecordId, ScheduleId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use time::OffsetDateTime;
@@ -118,6 +118,20 @@ pub struct StoredClientLink {
     pub revoked_at: Option<OffsetDateTime>,
     /// The result its answers became.
     pub result: Option<RecordId>,
+}
+
+/// A recurring questionnaire as stored: what is sent sealed, when in the
+/// clear (the job runner finds due ones without a key).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredSchedule {
+    pub id: ScheduleId,
+    pub account: AccountId,
+    pub client: ClientId,
+    pub sealed: Vec<u8>,
+    pub every_days: i32,
+    pub next_due_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub stopped_at: Option<OffsetDateTime>,
 }
 
 /// What the client's page shows, as stored: the client, their note index
@@ -351,6 +365,14 @@ pub trait Store: Send + Sync + 'static {
     /// The links sent to one of the account's clients, oldest first.
     async fn client_links_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredClientLink>, StoreError>;
 
+    /// The recurring questionnaires of one of the account's clients, oldest
+    /// first (stopped ones too).
+    async fn schedules_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredSchedule>, StoreError>;
+
+    /// Schedules of every account due at `now` and not stopped, the most
+    /// overdue first, at most `limit` (the job runner's batch).
+    async fn due_schedules(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<StoredSchedule>, StoreError>;
+
     /// One of the account's clients with their note index and their
     /// records of the kinds named, in one statement: the page therapists
     /// open most. `None` when the client is missing or another account's.
@@ -508,6 +530,27 @@ pub trait StoreTx: Send {
         &mut self,
         account: AccountId,
         id: ClientLinkId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// A new schedule for one of the account's clients (`Corrupt` when the
+    /// client is not the account's).
+    async fn insert_schedule(&mut self, schedule: &StoredSchedule) -> Result<(), StoreError>;
+
+    /// Moves a running schedule on from `due` to `next`: true only for the
+    /// one caller that finds it still due at `due` (so one run sends).
+    async fn advance_schedule(
+        &mut self,
+        id: ScheduleId,
+        due: OffsetDateTime,
+        next: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Stops one of the account's running schedules; false otherwise.
+    async fn stop_schedule(
+        &mut self,
+        account: AccountId,
+        id: ScheduleId,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 

@@ -229,6 +229,8 @@ impl Application {
     /// Serves until `shutdown` resolves, lets requests in flight finish,
     /// then closes the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        // The job runner: recurring questionnaires due are sent within a minute.
+        self.app.spawn_schedule_runner(std::time::Duration::from_secs(60));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         self.app.store().close().await;

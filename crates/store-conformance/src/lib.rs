@@ -209,6 +209,7 @@ macro_rules! conformance_suite {
             assessments::checklist_25_client_links_are_scoped_to_their_account,
             assessments::client_links_are_opened_once_and_used_once,
             assessments::concurrent_submissions_use_a_client_link_once,
+            assessments::schedules_are_scoped_claimed_once_and_stopped,
         );
     };
     (@cases $make:expr; $($($path:ident)::+,)+) => {
@@ -263,6 +264,8 @@ pub mod accounts {
             mfa_last_step: None,
             password_changed_at: t,
             google_subject: None,
+            practice_name: String::new(),
+            crisis_text: String::new(),
             created_at: t,
             updated_at: t,
         }
@@ -1032,5 +1035,67 @@ pub mod assessments {
         let stored = store.client_link(owner, target.id).await.unwrap().unwrap();
         assert!(stored.used_at.is_some());
         assert_eq!(stored.result, Some(result));
+    }
+
+    /// Recurring questionnaires: listed per client through their account
+    /// only; due ones found across accounts, most overdue first; a due
+    /// schedule is moved on once however many runners try; a stopped one
+    /// is never due; a stranger can neither stop one nor make one for
+    /// another account's client.
+    pub async fn schedules_are_scoped_claimed_once_and_stopped(store: Arc<dyn Store>) {
+        use cbt_domain::ids::ScheduleId;
+        use cbt_ports::StoredSchedule;
+        let owner = saved(&store, "schedules-owner@example.org").await.id;
+        let stranger = saved(&store, "schedules-stranger@example.org").await.id;
+        let at = now();
+        let client = stored_client(&store, owner, at).await;
+        let schedule = |due: OffsetDateTime| StoredSchedule {
+            id: ScheduleId::new(),
+            account: owner,
+            client: client.id,
+            sealed: vec![9; 40],
+            every_days: 14,
+            next_due_at: due,
+            created_at: at,
+            stopped_at: None,
+        };
+        let overdue = schedule(at - Duration::days(2));
+        let due = schedule(at - Duration::hours(1));
+        let later = schedule(at + Duration::days(3));
+        let mut tx = store.begin().await.unwrap();
+        for s in [&due, &overdue, &later] {
+            tx.insert_schedule(s).await.unwrap();
+        }
+        let foreign = StoredSchedule { id: ScheduleId::new(), account: stranger, ..schedule(at) };
+        assert!(tx.insert_schedule(&foreign).await.is_err(), "not for another account's client");
+        tx.commit().await.unwrap();
+
+        let listed: Vec<_> = store.schedules_of(owner, client.id).await.unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(listed.len(), 3);
+        assert!(store.schedules_of(stranger, client.id).await.unwrap().is_empty());
+        let found: Vec<_> = store.due_schedules(at, 10).await.unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(found, vec![overdue.id, due.id], "due ones, most overdue first");
+        assert_eq!(store.due_schedules(at, 1).await.unwrap().len(), 1, "the limit holds");
+
+        // Two runners claim the same due schedule: one wins.
+        let next = overdue.next_due_at + Duration::days(14);
+        let mut first = store.begin().await.unwrap();
+        assert!(first.advance_schedule(overdue.id, overdue.next_due_at, next).await.unwrap());
+        first.commit().await.unwrap();
+        let mut second = store.begin().await.unwrap();
+        assert!(!second.advance_schedule(overdue.id, overdue.next_due_at, next).await.unwrap());
+        drop(second);
+        let found: Vec<_> = store.due_schedules(at, 10).await.unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(found, vec![due.id]);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(!tx.stop_schedule(stranger, due.id, at).await.unwrap(), "not the stranger's to stop");
+        assert!(tx.stop_schedule(owner, due.id, at).await.unwrap());
+        assert!(!tx.stop_schedule(owner, due.id, at).await.unwrap(), "stopped once");
+        assert!(!tx.advance_schedule(due.id, due.next_due_at, next).await.unwrap(), "a stopped one is not claimed");
+        tx.commit().await.unwrap();
+        assert!(store.due_schedules(at, 10).await.unwrap().is_empty());
+        let stopped = store.schedules_of(owner, client.id).await.unwrap();
+        assert_eq!(stopped.iter().filter(|s| s.stopped_at.is_some()).count(), 1);
     }
 }

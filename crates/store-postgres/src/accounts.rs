@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::backend;
 
 const ACCOUNT_COLUMNS: &str = "id, email, email_normalized, full_name, credential, password_hash, email_verified_at, \
-    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, google_subject, created_at, updated_at";
+    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, google_subject, created_at, updated_at, practice_name, crisis_text";
 
 fn account(r: &PgRow) -> Result<Account, StoreError> {
     Ok(Account {
@@ -34,6 +34,8 @@ fn account(r: &PgRow) -> Result<Account, StoreError> {
         google_subject: r.try_get("google_subject").map_err(backend)?,
         created_at: r.try_get("created_at").map_err(backend)?,
         updated_at: r.try_get("updated_at").map_err(backend)?,
+        practice_name: r.try_get("practice_name").map_err(backend)?,
+        crisis_text: r.try_get("crisis_text").map_err(backend)?,
     })
 }
 
@@ -53,7 +55,8 @@ pub async fn insert_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     let result = sqlx::query(
         "INSERT INTO accounts (id, email, email_normalized, full_name, credential, password_hash, \
          email_verified_at, mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, \
-         updated_at, google_subject) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         updated_at, google_subject, practice_name, crisis_text) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(a.id.as_uuid())
     .bind(&a.email)
@@ -69,6 +72,8 @@ pub async fn insert_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     .bind(a.created_at)
     .bind(a.updated_at)
     .bind(&a.google_subject)
+    .bind(&a.practice_name)
+    .bind(&a.crisis_text)
     .execute(e)
     .await;
     match result {
@@ -81,7 +86,8 @@ pub async fn update_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     let result = sqlx::query(
         "UPDATE accounts SET email = $1, email_normalized = $2, full_name = $3, credential = $4, password_hash = $5, \
          email_verified_at = $6, mfa_secret_sealed = $7, mfa_enabled_at = $8, mfa_last_step = $9, \
-         password_changed_at = $10, updated_at = $11, google_subject = $12 WHERE id = $13",
+         password_changed_at = $10, updated_at = $11, google_subject = $12, practice_name = $14, crisis_text = $15 \
+         WHERE id = $13",
     )
     .bind(&a.email)
     .bind(&a.email_normalized)
@@ -96,6 +102,8 @@ pub async fn update_account<'e>(e: impl PgExecutor<'e>, a: &Account) -> Result<(
     .bind(a.updated_at)
     .bind(&a.google_subject)
     .bind(a.id.as_uuid())
+    .bind(&a.practice_name)
+    .bind(&a.crisis_text)
     .execute(e)
     .await;
     match result {

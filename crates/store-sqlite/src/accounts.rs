@@ -28,7 +28,7 @@ pub(crate) fn id_of<T: std::str::FromStr>(s: &str, what: &'static str) -> Result
 }
 
 const ACCOUNT_COLUMNS: &str = "id, email, email_normalized, full_name, credential, password_hash, email_verified_at, \
-    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, google_subject, created_at, updated_at";
+    mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, google_subject, created_at, updated_at, practice_name, crisis_text";
 
 fn account(r: &SqliteRow) -> Result<Account, StoreError> {
     let id: String = r.try_get("id").map_err(backend)?;
@@ -47,6 +47,8 @@ fn account(r: &SqliteRow) -> Result<Account, StoreError> {
         google_subject: r.try_get("google_subject").map_err(backend)?,
         created_at: time_of(r.try_get("created_at").map_err(backend)?)?,
         updated_at: time_of(r.try_get("updated_at").map_err(backend)?)?,
+        practice_name: r.try_get("practice_name").map_err(backend)?,
+        crisis_text: r.try_get("crisis_text").map_err(backend)?,
     })
 }
 
@@ -66,7 +68,7 @@ pub async fn insert_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     let result = sqlx::query(
         "INSERT INTO accounts (id, email, email_normalized, full_name, credential, password_hash, \
          email_verified_at, mfa_secret_sealed, mfa_enabled_at, mfa_last_step, password_changed_at, created_at, \
-         updated_at, google_subject) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         updated_at, google_subject, practice_name, crisis_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(a.id.to_string())
     .bind(&a.email)
@@ -82,6 +84,8 @@ pub async fn insert_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     .bind(unix_micros(a.created_at))
     .bind(unix_micros(a.updated_at))
     .bind(&a.google_subject)
+    .bind(&a.practice_name)
+    .bind(&a.crisis_text)
     .execute(e)
     .await;
     match result {
@@ -94,7 +98,7 @@ pub async fn update_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     let result = sqlx::query(
         "UPDATE accounts SET email = ?, email_normalized = ?, full_name = ?, credential = ?, password_hash = ?, \
          email_verified_at = ?, mfa_secret_sealed = ?, mfa_enabled_at = ?, mfa_last_step = ?, \
-         password_changed_at = ?, updated_at = ?, google_subject = ? WHERE id = ?",
+         password_changed_at = ?, updated_at = ?, google_subject = ?, practice_name = ?, crisis_text = ? WHERE id = ?",
     )
     .bind(&a.email)
     .bind(&a.email_normalized)
@@ -108,6 +112,8 @@ pub async fn update_account<'e>(e: impl SqliteExecutor<'e>, a: &Account) -> Resu
     .bind(unix_micros(a.password_changed_at))
     .bind(unix_micros(a.updated_at))
     .bind(&a.google_subject)
+    .bind(&a.practice_name)
+    .bind(&a.crisis_text)
     .bind(a.id.to_string())
     .execute(e)
     .await;

@@ -219,6 +219,8 @@ mod tests {
             mfa_last_step: None,
             password_changed_at: at,
             google_subject: None,
+            practice_name: String::new(),
+            crisis_text: String::new(),
             created_at: at,
             updated_at: at,
         }

@@ -19,6 +19,7 @@ mod clients;
 mod data_keys;
 mod documents;
 mod records;
+mod schedules;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -29,13 +30,13 @@ use cbt_domain::AccountId;
 use cbt_domain::access_token::{AccessToken, AccessTokenId};
 use cbt_domain::account::Account;
 use cbt_domain::audit::{AuditEntry, AuditEvent, AuditFields, AuditKey, ChainHead};
-use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId, WorksheetId};
+use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId, ScheduleId, WorksheetId};
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
     Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientLink,
     StoredClientPage, StoredClientVersion, StoredDataKey, StoredInstrument, StoredNoteIndex, StoredRecord,
-    StoredRecordVersion, StoredRiskFlags, StoredWorksheet, WrappedKey,
+    StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -382,6 +383,14 @@ impl Store for SqliteStore {
         client_links::links_of(&self.pool, account, client).await
     }
 
+    async fn schedules_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredSchedule>, StoreError> {
+        schedules::schedules_of(&self.pool, account, client).await
+    }
+
+    async fn due_schedules(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<StoredSchedule>, StoreError> {
+        schedules::due_schedules(&self.pool, now, limit).await
+    }
+
     async fn client_page(
         &self,
         account: AccountId,
@@ -660,6 +669,28 @@ impl StoreTx for SqliteTx {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         client_links::revoke_link(&mut *self.tx, account, id, now).await
+    }
+
+    async fn insert_schedule(&mut self, schedule: &StoredSchedule) -> Result<(), StoreError> {
+        schedules::insert_schedule(&mut *self.tx, schedule).await
+    }
+
+    async fn advance_schedule(
+        &mut self,
+        id: ScheduleId,
+        due: OffsetDateTime,
+        next: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        schedules::advance_schedule(&mut *self.tx, id, due, next).await
+    }
+
+    async fn stop_schedule(
+        &mut self,
+        account: AccountId,
+        id: ScheduleId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        schedules::stop_schedule(&mut *self.tx, account, id, now).await
     }
 
     async fn insert_record(&mut self, record: &StoredRecord, first: &StoredRecordVersion) -> Result<(), StoreError> {

@@ -442,6 +442,9 @@ struct AccountPage {
     layout: Layout,
     full_name: String,
     credential: String,
+    practice_name: String,
+    crisis_text: String,
+    default_crisis_text: &'static str,
     email: String,
     verified: bool,
     saved: bool,
@@ -461,6 +464,9 @@ fn account_page(
             layout,
             full_name: current.account.full_name.clone(),
             credential: current.account.credential.clone(),
+            practice_name: current.account.practice_name.clone(),
+            crisis_text: current.account.crisis_text.clone(),
+            default_crisis_text: cbt_domain::client_link::DEFAULT_CRISIS_TEXT,
             email: current.account.email.clone(),
             verified: current.account.is_verified(),
             saved,
@@ -500,6 +506,35 @@ pub async fn update_profile(
                 false,
                 Errors(errors),
             )
+        }
+        Err(e) => WebError::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PracticeInput {
+    #[serde(default)]
+    practice_name: String,
+    #[serde(default)]
+    crisis_text: String,
+}
+
+pub async fn update_practice(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Form(input): Form<PracticeInput>,
+) -> Response {
+    match state.app.update_practice(&current, &input.practice_name, &input.crisis_text, &ctx).await {
+        Ok(()) => Redirect::to("/account?notice=saved").into_response(),
+        Err(AppError::Invalid(errors)) => {
+            let mut shown = (*current).clone();
+            shown.account.practice_name = input.practice_name;
+            shown.account.crisis_text = input.crisis_text;
+            let layout = page("account", &visitor, &csrf);
+            account_page(&shown, layout, StatusCode::UNPROCESSABLE_ENTITY, false, Errors(errors))
         }
         Err(e) => WebError::from(e).into_response(),
     }

@@ -1,5 +1,6 @@
-//! Assessments over the JSON API: the instruments the caller can use, a
-//! client's results (`/api/v1/clients/{id}/assessments`: list from the
+//! Assessments over the JSON API: the instruments the caller can use (and
+//! their own: `/api/v1/instruments/{id}`, added and changed as whole
+//! definitions), a client's results (`/api/v1/clients/{id}/assessments`: list from the
 //! client's index, record one), one result with its score
 //! (`/api/v1/assessments/{id}`), acknowledging its risk flags, and client
 //! self-report links (send, list, revoke). Scores are always worked out by
@@ -10,13 +11,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cbt_app::assessments::{AssessmentEntry, InstrumentChoice};
 use cbt_app::client_links::{Delivery, LinkSummary};
-use cbt_domain::assessment::{IndexedResult, RiskState};
-use cbt_domain::ids::{ClientId, ClientLinkId, RecordId};
+use cbt_domain::assessment::{IndexedResult, InstrumentDefinition, RiskState, custom_key};
+use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId};
 use cbt_domain::record::ClinicalRecord;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
-use utoipa::openapi::path::HttpMethod::{Get, Post};
+use utoipa::openapi::path::HttpMethod::{Get, Post, Put};
 
 use crate::api::{Page, Paging, Saved};
 use crate::api_doc::{ApiRoutes, Doc, Wire};
@@ -95,6 +96,8 @@ pub struct PointsBody {
     scale: String,
     /// `null`: too many items unanswered to score.
     points: Option<u32>,
+    /// The severity band as scored, if the scale has bands.
+    band: Option<String>,
 }
 
 /// One result as a client's list gives it.
@@ -123,7 +126,11 @@ impl From<IndexedResult> for ResultSummaryBody {
             id: r.id.to_string(),
             instrument: r.instrument,
             taken_on: crate::pages::date_text(Some(r.taken_on)),
-            points: r.points.into_iter().map(|p| PointsBody { scale: p.scale, points: p.points }).collect(),
+            points: r
+                .points
+                .into_iter()
+                .map(|p| PointsBody { scale: p.scale, points: p.points, band: p.band })
+                .collect(),
             risk: risk_code(r.risk),
         }
     }
@@ -244,6 +251,66 @@ pub async fn instruments(
 ) -> Result<Json<Page<InstrumentBody>>, WebError> {
     let all = state.app.instruments(&account, &ctx).await?;
     Ok(Json(Page::of(all, &page, InstrumentBody::from)?))
+}
+
+/// One of the caller's own instruments, as its definition.
+#[derive(Serialize, ToSchema)]
+pub struct CustomInstrumentBody {
+    id: String,
+    /// What results name it by: `custom:<id>`.
+    key: String,
+    /// The stored version, to send back with a change.
+    version: i64,
+    /// Its `version` is raised by one on every change.
+    definition: InstrumentDefinition,
+    updated_at: String,
+}
+
+/// A change to one of the caller's instruments: the whole definition, and
+/// the `version` it was read at.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentUpdate {
+    version: i64,
+    definition: InstrumentDefinition,
+}
+
+pub async fn create_instrument(
+    State(state): State<WebState>,
+    ApiCaller(account): ApiCaller,
+    Ctx(ctx): Ctx,
+    Json(definition): Json<InstrumentDefinition>,
+) -> Result<(StatusCode, Json<Saved>), WebError> {
+    let id = state.app.create_instrument(&account, definition, &ctx).await?;
+    Ok((StatusCode::CREATED, Json(Saved { id: id.to_string(), version: 1 })))
+}
+
+pub async fn show_instrument(
+    State(state): State<WebState>,
+    ApiCaller(account): ApiCaller,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<CustomInstrumentBody>, WebError> {
+    let c = state.app.custom_instrument(&account, id_or_404::<InstrumentId>(&id)?, &ctx).await?;
+    Ok(Json(CustomInstrumentBody {
+        id: c.id.to_string(),
+        key: custom_key(c.id),
+        version: c.version,
+        definition: c.instrument.definition().clone(),
+        updated_at: rfc3339(c.updated_at),
+    }))
+}
+
+pub async fn update_instrument(
+    State(state): State<WebState>,
+    ApiCaller(account): ApiCaller,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Json(body): Json<InstrumentUpdate>,
+) -> Result<Json<Saved>, WebError> {
+    let id = id_or_404::<InstrumentId>(&id)?;
+    let version = state.app.update_instrument(&account, id, body.version, body.definition, &ctx).await?;
+    Ok(Json(Saved { id: id.to_string(), version }))
 }
 
 pub async fn list(
@@ -387,6 +454,37 @@ pub fn routes(api: ApiRoutes) -> ApiRoutes {
         instruments,
         Doc::new("list_instruments", tag, "The instruments the caller can use: the shipped ones, then their own.")
             .lists(Wire::of::<InstrumentBody>()),
+    )
+    .route(
+        Post,
+        "/api/v1/instruments",
+        create_instrument,
+        Doc::new("create_instrument", tag, "Adds an instrument of the caller's own (its definition starts at version 1).")
+            .body(Wire::of::<InstrumentDefinition>())
+            .answers(201, "Added.", Wire::of::<Saved>()),
+    )
+    .route(
+        Get,
+        "/api/v1/instruments/{id}",
+        show_instrument,
+        Doc::new("show_instrument", tag, "One of the caller's own instruments, with its definition.").answers(
+            200,
+            "The instrument.",
+            Wire::of::<CustomInstrumentBody>(),
+        ),
+    )
+    .route(
+        Put,
+        "/api/v1/instruments/{id}",
+        update_instrument,
+        Doc::new(
+            "update_instrument",
+            tag,
+            "Changes one of the caller's instruments; results already recorded keep the definition they were scored under.",
+        )
+        .body(Wire::of::<InstrumentUpdate>())
+        .answers(200, "Saved as a new version.", Wire::of::<Saved>())
+        .versioned(),
     )
     .route(
         Get,

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cbt_app::AppError;
 use cbt_app::assessments::{AssessmentEntry, InstrumentChoice};
-use cbt_app::client_links::{Delivery, LinkSummary, Submission};
+use cbt_app::client_links::{Answers, Delivery, LinkPage, LinkSummary, Submission, Task};
 use cbt_diagrams::{ScoreBand, ScoreSeries};
 use cbt_domain::assessment::{Direction, IndexedResult, Instrument, RiskState, TOTAL};
 use cbt_domain::client_link::DEFAULT_CRISIS_TEXT;
@@ -526,8 +526,7 @@ pub fn result_rows(results: &[IndexedResult], instruments: &[(String, Instrument
                 .iter()
                 .map(|p| {
                     let points = p.points.map_or_else(|| "not scored".to_owned(), |v| v.to_string());
-                    let band = p.points.and_then(|v| instrument.and_then(|i| i.band(&p.scale, v)));
-                    let band = band.map(|b| format!(" ({})", b.label)).unwrap_or_default();
+                    let band = p.band.as_ref().map(|b| format!(" ({b})")).unwrap_or_default();
                     match instrument {
                         Some(i) if p.scale != TOTAL => format!("{} {points}{band}", scale_name(i, &p.scale)),
                         _ => format!("{points}{band}"),
@@ -554,9 +553,20 @@ struct ClientAssessmentsPage {
     charts: Vec<Chart>,
     results: Vec<ResultRow>,
     links: Vec<LinkRow>,
+    schedules: Vec<ScheduleRow>,
     instruments: Vec<(String, String)>,
+    every_days: String,
+    first_on: String,
     errors: Errors,
     notice: Option<&'static str>,
+}
+
+pub struct ScheduleRow {
+    pub id: String,
+    pub instrument: String,
+    pub every_days: i32,
+    pub next: String,
+    pub running: bool,
 }
 
 pub struct LinkRow {
@@ -589,13 +599,20 @@ async fn client_assessments_page(
     state: &WebState,
     t: Therapist,
     client: ClientId,
+    form: ScheduleForm,
     errors: FieldErrors,
     notice: Option<&'static str>,
 ) -> Result<Response, WebError> {
     let dashboard = state.app.client_dashboard(&t.account, client, &t.ctx).await?;
     let instruments = instruments_of(state, &t.account, &t.ctx, &dashboard.results).await?;
     let links = state.app.client_links(&t.account, client, &t.ctx).await?;
+    let schedules = state.app.schedules(&t.account, client, &t.ctx).await?;
     let all = choices(state, &t).await?;
+    let short_name = |key: &str| {
+        all.iter()
+            .find(|c| c.key == key)
+            .map_or_else(|| key.to_owned(), |c| c.instrument.definition().short_name.clone())
+    };
     let details = dashboard.client.details.expose();
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = ClientAssessmentsPage {
@@ -605,6 +622,18 @@ async fn client_assessments_page(
         charts: charts(&dashboard.results, &instruments, "cbt-scores"),
         results: result_rows(&dashboard.results, &instruments),
         links: links.iter().map(LinkRow::from).collect(),
+        schedules: schedules
+            .iter()
+            .map(|s| ScheduleRow {
+                id: s.id.to_string(),
+                instrument: short_name(&s.instrument),
+                every_days: s.every_days,
+                next: if s.stopped_at.is_some() { "Stopped".into() } else { when(s.next_due_at) },
+                running: s.stopped_at.is_none(),
+            })
+            .collect(),
+        every_days: form.every_days,
+        first_on: if form.first_on.is_empty() { date_text(Some(today())) } else { form.first_on },
         instruments: all.iter().map(|c| (c.key.clone(), c.instrument.definition().short_name.clone())).collect(),
         errors: errors.into(),
         notice,
@@ -623,9 +652,11 @@ pub async fn client_assessments(
     let notice = match params.notice.as_str() {
         "sent" => Some("Questionnaire sent by email. The link works once."),
         "revoked" => Some("Link revoked: it no longer works."),
+        "scheduled" => Some("Recurring questionnaire set up: each one is emailed when due."),
+        "stopped" => Some("Recurring questionnaire stopped. Links already sent still work until used or expired."),
         _ => None,
     };
-    client_assessments_page(&state, t, client, FieldErrors::default(), notice).await
+    client_assessments_page(&state, t, client, ScheduleForm::default(), FieldErrors::default(), notice).await
 }
 
 #[derive(Template)]
@@ -637,12 +668,28 @@ struct LinkSentPage {
     expires: String,
 }
 
+/// Sending a questionnaire (or, without `instrument`, homework) to a client.
 #[derive(Deserialize, Default)]
 pub struct SendForm {
     #[serde(default)]
     instrument: String,
     #[serde(default)]
     delivery: String,
+}
+
+/// The answer to a link just made: back to `back` with a notice when it
+/// was emailed; else the page that shows the link, this once.
+fn link_sent(layout: Layout, client: ClientId, sent: &cbt_app::client_links::SentLink, back: &str) -> Response {
+    if sent.emailed {
+        return Redirect::to(&format!("{back}?notice=sent")).into_response();
+    }
+    let page = LinkSentPage {
+        layout,
+        client_id: client.to_string(),
+        url: sent.url.expose().clone(),
+        expires: when(sent.expires_at),
+    };
+    html(StatusCode::OK, page)
 }
 
 pub async fn send_link(
@@ -654,19 +701,10 @@ pub async fn send_link(
     let client: ClientId = id_or_404(&client)?;
     let delivery = if form.delivery == "copy" { Delivery::Copy } else { Delivery::Email };
     match state.app.send_client_link(&t.account, client, &form.instrument, delivery, &t.ctx).await {
-        Ok(sent) if sent.emailed => {
-            Ok(Redirect::to(&format!("/clients/{client}/assessments?notice=sent")).into_response())
+        Ok(sent) => Ok(link_sent(t.layout, client, &sent, &format!("/clients/{client}/assessments"))),
+        Err(AppError::Invalid(errors)) => {
+            client_assessments_page(&state, t, client, ScheduleForm::default(), errors, None).await
         }
-        Ok(sent) => {
-            let page = LinkSentPage {
-                layout: t.layout,
-                client_id: client.to_string(),
-                url: sent.url.expose().clone(),
-                expires: when(sent.expires_at),
-            };
-            Ok(html(StatusCode::OK, page))
-        }
-        Err(AppError::Invalid(errors)) => client_assessments_page(&state, t, client, errors, None).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -683,7 +721,73 @@ pub async fn revoke_link(
     }
 }
 
-// The client's side: no account, no navigation, only the questionnaire.
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    instrument: String,
+    #[serde(default = "default_every_days")]
+    every_days: String,
+    #[serde(default)]
+    first_on: String,
+}
+
+fn default_every_days() -> String {
+    "14".into()
+}
+
+impl Default for ScheduleForm {
+    fn default() -> Self {
+        Self { instrument: String::new(), every_days: default_every_days(), first_on: String::new() }
+    }
+}
+
+pub async fn create_schedule(
+    State(state): State<WebState>,
+    t: Therapist,
+    Path(client): Path<String>,
+    Form(form): Form<ScheduleForm>,
+) -> Result<Response, WebError> {
+    let client: ClientId = id_or_404(&client)?;
+    state.app.check_client(&t.account, client).await?;
+    let mut errors = FieldErrors::default();
+    let every =
+        form.every_days.trim().parse::<i32>().map_err(|_| FieldError::new("every_days", "Enter a number of days."));
+    let every = errors.take(every);
+    let first = Date::parse(form.first_on.trim(), ISO_DATE)
+        .map_err(|_| FieldError::new("first_on", "Enter the date as YYYY-MM-DD."));
+    let first = errors.take(first);
+    let result = match (every, first) {
+        (Some(every), Some(first)) if errors.is_empty() => {
+            state.app.create_schedule(&t.account, client, &form.instrument, every, first, &t.ctx).await.map(drop)
+        }
+        _ => Err(AppError::Invalid(errors)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/clients/{client}/assessments?notice=scheduled")).into_response()),
+        Err(AppError::Invalid(errors)) => client_assessments_page(&state, t, client, form, errors, None).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct StopForm {
+    #[serde(default)]
+    schedule: String,
+}
+
+pub async fn stop_schedule(
+    State(state): State<WebState>,
+    t: Therapist,
+    Path(client): Path<String>,
+    Form(form): Form<StopForm>,
+) -> Result<Response, WebError> {
+    let client: ClientId = id_or_404(&client)?;
+    let schedule: cbt_domain::ids::ScheduleId = id_or_404(&form.schedule)?;
+    state.app.stop_schedule(&t.account, client, schedule, &t.ctx).await?;
+    Ok(Redirect::to(&format!("/clients/{client}/assessments?notice=stopped")).into_response())
+}
+
+// The client's side: no account, no navigation, only the task.
 
 #[derive(Template)]
 #[template(path = "questionnaire.html")]
@@ -694,6 +798,31 @@ struct QuestionnairePage {
     crisis_text: String,
     instrument: InstrumentInfo,
     items: Vec<ItemView>,
+    errors: Errors,
+}
+
+/// One worksheet field on the client's homework page.
+pub struct TaskField {
+    pub id: String,
+    pub name: String,
+    pub label: String,
+    /// `text`, `long_text`, `rating` or `check`.
+    pub kind: &'static str,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "homework_task.html")]
+struct HomeworkTaskPage {
+    csrf: String,
+    token: String,
+    practice: String,
+    crisis_text: String,
+    title: String,
+    purpose: String,
+    instructions: String,
+    due: String,
+    fields: Vec<TaskField>,
     errors: Errors,
 }
 
@@ -722,6 +851,90 @@ fn plausible(token: &str) -> bool {
     token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The client's page for `page`, with what they typed and what was wrong.
+fn task_page(
+    csrf: String,
+    token: String,
+    page: LinkPage,
+    typed: &HashMap<String, String>,
+    errors: FieldErrors,
+    status: StatusCode,
+) -> Response {
+    match page.task {
+        Task::Questionnaire(instrument) => {
+            let chosen: HashMap<u32, String> =
+                typed.iter().filter_map(|(k, v)| Some((k.strip_prefix("item.")?.parse().ok()?, v.clone()))).collect();
+            let key = instrument.id().to_owned();
+            let page = QuestionnairePage {
+                csrf,
+                token,
+                practice: page.practice,
+                crisis_text: page.crisis_text,
+                items: item_views(&instrument, &chosen),
+                instrument: InstrumentInfo::of(&key, &instrument),
+                errors: errors.into(),
+            };
+            html(status, page)
+        }
+        Task::Homework(homework) => {
+            use cbt_domain::homework::AnswerKind;
+            let fields = homework
+                .worksheet
+                .fields
+                .iter()
+                .map(|f| {
+                    let name = format!("responses.{}", f.key);
+                    TaskField {
+                        id: format!("responses-{}", f.key),
+                        value: typed.get(&name).cloned().unwrap_or_default(),
+                        name,
+                        label: f.label.clone(),
+                        kind: match f.kind {
+                            AnswerKind::Text => "text",
+                            AnswerKind::LongText => "long_text",
+                            AnswerKind::Rating => "rating",
+                            AnswerKind::Check => "check",
+                        },
+                    }
+                })
+                .collect();
+            let page = HomeworkTaskPage {
+                csrf,
+                token,
+                practice: page.practice,
+                crisis_text: page.crisis_text,
+                title: homework.worksheet.title.clone(),
+                purpose: homework.worksheet.purpose.clone(),
+                instructions: homework.instructions.clone(),
+                due: date_text(homework.due_on),
+                fields,
+                errors: errors.into(),
+            };
+            html(status, page)
+        }
+    }
+}
+
+/// What a client sent for `task`: item answers, or worksheet answers.
+fn read_task(task: &Task, pairs: &[(String, String)]) -> Result<Answers, FieldErrors> {
+    match task {
+        Task::Questionnaire(instrument) => {
+            let (answers, _, errors) = read_answers(instrument, pairs);
+            errors.into_result().map(|()| Answers::Questionnaire(answers))
+        }
+        Task::Homework(homework) => {
+            let mut responses = std::collections::BTreeMap::new();
+            for f in &homework.worksheet.fields {
+                // A tick box sends an empty hidden value and then `yes`.
+                let name = format!("responses.{}", f.key);
+                let value = pairs.iter().filter(|(k, _)| *k == name).map(|(_, v)| v.as_str()).max().unwrap_or("");
+                responses.insert(f.key.clone(), value.to_owned());
+            }
+            Ok(Answers::Homework(responses))
+        }
+    }
+}
+
 pub async fn questionnaire(
     State(state): State<WebState>,
     Ctx(ctx): Ctx,
@@ -731,19 +944,9 @@ pub async fn questionnaire(
     if !plausible(&params.token) {
         return Ok(closed(false));
     }
-    match state.app.open_questionnaire(&params.token, &ctx).await {
-        Ok(q) => {
-            let key = q.instrument.id().to_owned();
-            let page = QuestionnairePage {
-                csrf: csrf.0.0.clone(),
-                token: params.token,
-                practice: q.practice,
-                crisis_text: q.crisis_text,
-                items: item_views(&q.instrument, &HashMap::new()),
-                instrument: InstrumentInfo::of(&key, &q.instrument),
-                errors: FieldErrors::default().into(),
-            };
-            Ok(html(StatusCode::OK, page))
+    match state.app.open_client_link(&params.token, &ctx).await {
+        Ok(page) => {
+            Ok(task_page(csrf.0.0.clone(), params.token, page, &HashMap::new(), FieldErrors::default(), StatusCode::OK))
         }
         Err(AppError::InvalidLink) => Ok(closed(false)),
         Err(e) => Err(e.into()),
@@ -760,28 +963,33 @@ pub async fn submit_questionnaire(
     if !plausible(&token) {
         return Ok(closed(false));
     }
-    let mut typed = HashMap::new();
-    let read = |instrument: &Instrument| {
-        let (answers, shown, errors) = read_answers(instrument, &pairs);
-        typed = shown;
-        errors.into_result().map(|()| answers)
-    };
-    match state.app.submit_questionnaire(&token, read, &ctx).await {
+    match state.app.submit_client_link(&token, |task| read_task(task, &pairs), &ctx).await {
         Ok(Submission::Accepted) => Ok(closed(true)),
-        Ok(Submission::Rejected(q, errors)) => {
-            let key = q.instrument.id().to_owned();
-            let page = QuestionnairePage {
-                csrf: csrf.0.0.clone(),
-                token,
-                practice: q.practice,
-                crisis_text: q.crisis_text,
-                items: item_views(&q.instrument, &typed),
-                instrument: InstrumentInfo::of(&key, &q.instrument),
-                errors: errors.into(),
-            };
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page))
+        Ok(Submission::Rejected(page, errors)) => {
+            let typed: HashMap<String, String> =
+                pairs.iter().filter(|(k, v)| k != "csrf_token" && k != "token" && !v.is_empty()).cloned().collect();
+            Ok(task_page(csrf.0.0.clone(), token, *page, &typed, errors, StatusCode::UNPROCESSABLE_ENTITY))
         }
         Err(AppError::InvalidLink) => Ok(closed(false)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends the client a link to fill in this homework themselves.
+pub async fn send_homework(
+    State(state): State<WebState>,
+    t: Therapist,
+    Path(id): Path<String>,
+    Form(form): Form<SendForm>,
+) -> Result<Response, WebError> {
+    let id: RecordId = id_or_404(&id)?;
+    let delivery = if form.delivery == "copy" { Delivery::Copy } else { Delivery::Email };
+    match state.app.send_homework_link(&t.account, id, delivery, &t.ctx).await {
+        Ok((client, sent)) => Ok(link_sent(t.layout, client, &sent, &format!("/homework/{id}"))),
+        Err(AppError::Invalid(errors)) => {
+            let message = errors.0.first().map_or_else(String::new, |e| e.message.to_string());
+            Err(WebError::invalid("delivery", &message))
+        }
         Err(e) => Err(e.into()),
     }
 }

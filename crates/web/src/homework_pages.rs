@@ -23,6 +23,7 @@ use crate::{WebError, WebState};
 
 impl RecordPages for Homework {
     const PATH: &'static str = "homework";
+    const SENT_TO_CLIENT: bool = true;
 
     fn parts(record: Option<&Self>, _: &Choices) -> Vec<Part> {
         let statuses = HomeworkStatus::ALL.iter().map(|s| (s.code().to_owned(), s.label().to_owned())).collect();

@@ -29,6 +29,7 @@ mod google_pages;
 mod health;
 mod homework_pages;
 mod hypothesis_pages;
+mod instrument_pages;
 mod mfa_pages;
 mod note_api;
 mod note_pages;
@@ -197,18 +198,25 @@ pub fn router(
         .route("/homework/{id}", get(record_pages::show::<Homework>).post(record_pages::save::<Homework>))
         .route("/homework/{id}/edit", get(record_pages::edit_form::<Homework>))
         .route("/homework/{id}/history", get(record_pages::history::<Homework>))
+        .route("/homework/{id}/send", post(assessment_pages::send_homework))
         .route("/clients/{id}/assessments", get(assessment_pages::client_assessments).post(assessment_pages::create))
         .route("/clients/{id}/assessments/new", get(assessment_pages::new_form))
         .route("/assessments/{id}", get(assessment_pages::show))
         .route("/assessments/{id}/acknowledge", post(assessment_pages::acknowledge))
         .route("/clients/{id}/links", post(assessment_pages::send_link))
+        .route("/clients/{id}/schedules", post(assessment_pages::create_schedule))
+        .route("/clients/{id}/schedules/stop", post(assessment_pages::stop_schedule))
         .route("/links/{id}/revoke", post(assessment_pages::revoke_link))
         .route("/questionnaire", get(assessment_pages::questionnaire).post(assessment_pages::submit_questionnaire))
+        .route("/instruments", get(instrument_pages::list).post(instrument_pages::create))
+        .route("/instruments/new", get(instrument_pages::new_form))
+        .route("/instruments/{id}", get(instrument_pages::edit_form).post(instrument_pages::save))
         .route("/worksheets", get(homework_pages::worksheets).post(homework_pages::create_worksheet))
         .route("/worksheets/new", get(homework_pages::new_worksheet))
         .route("/worksheets/{id}", get(homework_pages::edit_worksheet).post(homework_pages::save_worksheet))
         .route("/account", get(account_pages::account))
         .route("/account/profile", post(account_pages::update_profile))
+        .route("/account/practice", post(account_pages::update_practice))
         .route("/account/email", post(account_pages::change_email))
         .route("/account/verify/resend", post(account_pages::resend_verification))
         .route("/account/security", get(account_pages::security_settings))

@@ -64,6 +64,8 @@ pub trait RecordPages: ClinicalRecord {
     const PATH: &'static str;
     /// Whether the form offers the client's session notes as choices.
     const LINKS_NOTES: bool = false;
+    /// Whether the client can be sent a link to fill it in (homework).
+    const SENT_TO_CLIENT: bool = false;
 
     /// The form's parts, for this record (`None`: a new one).
     fn parts(record: Option<&Self>, choices: &Choices) -> Vec<Part>;
@@ -297,6 +299,10 @@ pub struct RecordPage {
     pub picture: Option<String>,
     pub picture_link: Option<String>,
     pub chart: Option<String>,
+    /// Assessment score charts (the treatment plan's measures).
+    pub charts: Vec<crate::assessment_pages::Chart>,
+    /// Whether the page offers to send the client a link to fill it in.
+    pub sendable: bool,
     pub rate_form: Vec<record_forms::InputView>,
     pub addenda: Vec<(String, String)>,
     pub addendum: String,
@@ -322,6 +328,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "signed" => Some("Signed. It is now locked; changes are added as addenda."),
         "addendum" => Some("Addendum added."),
         "rated" => Some("Progress recorded."),
+        "sent" => Some("Sent to the client by email. The link works once; their answers arrive here."),
         _ => None,
     }
 }
@@ -368,6 +375,8 @@ pub fn record_page<T: RecordPages>(
         picture_link: picture.as_ref().map(|_| format!("/{}/{}/diagram.svg", T::PATH, record.id)),
         picture,
         chart: None,
+        charts: Vec::new(),
+        sendable: T::SENT_TO_CLIENT,
         rate_form: Vec::new(),
         addenda: addenda_view(&record.addenda),
         addendum: String::new(),

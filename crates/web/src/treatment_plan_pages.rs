@@ -103,6 +103,12 @@ async fn plan_page(
         page.chart = Some(cbt_diagrams::progress_chart(&goals, &points));
         page.rate_form = rate_form;
     }
+    // The client's questionnaire scores: the plan's measures over time.
+    let results = state.app.assessments_of(&t.account, record.client, &t.ctx).await?;
+    if !results.is_empty() {
+        let instruments = crate::assessment_pages::instruments_of(state, &t.account, &t.ctx, &results).await?;
+        page.charts = crate::assessment_pages::charts(&results, &instruments, "cbt-plan-scores");
+    }
     Ok(html(status, page))
 }
 

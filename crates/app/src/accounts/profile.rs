@@ -35,6 +35,31 @@ impl App {
         Ok(())
     }
 
+    /// Changes what clients see on questionnaire links: the practice's name
+    /// and the crisis text (empty: the defaults).
+    pub async fn update_practice(
+        &self,
+        current: &CurrentSession,
+        practice_name: &str,
+        crisis_text: &str,
+        ctx: &RequestContext,
+    ) -> Result<(), AppError> {
+        let (practice_name, crisis_text) =
+            cbt_domain::client_link::practice_details(practice_name, crisis_text).map_err(AppError::Invalid)?;
+        let mut tx = self.store.begin().await?;
+        let Some(mut account) = tx.account_by_id(current.account.id).await? else { return Err(AppError::NotFound) };
+        account.practice_name = practice_name;
+        account.crisis_text = crisis_text;
+        account.updated_at = cbt_domain::time::to_storage_precision(self.clock.now());
+        tx.update_account(&account).await?;
+        let target = AuditTarget::new(TargetKind::Account, account.id.as_uuid());
+        let event =
+            self.event(Actor::Account(account.id), AuditAction::AccountUpdated, target, AuditOutcome::Success, ctx);
+        self.audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Moves the account to a new address, which must be verified again
     /// before clinical features unlock; the old address is told.
     pub async fn change_email(

@@ -94,6 +94,8 @@ impl App {
             mfa_last_step: None,
             password_changed_at: now,
             google_subject: None,
+            practice_name: String::new(),
+            crisis_text: String::new(),
             created_at: now,
             updated_at: now,
         };

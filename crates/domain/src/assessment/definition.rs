@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// An instrument definition as written (unchecked).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InstrumentDefinition {
     /// Stable identifier, lower case, e.g. `phq-9`. Results refer to it.
@@ -53,6 +54,7 @@ pub struct InstrumentDefinition {
 
 /// A set of labelled answer options shared by items.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResponseScale {
     /// Items name their scale by this id.
@@ -62,6 +64,7 @@ pub struct ResponseScale {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResponseOption {
     /// Points scored for this answer.
@@ -88,6 +91,7 @@ impl ResponseScale {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Item {
     /// 1-based position; answers are given in this order.
@@ -99,6 +103,7 @@ pub struct Item {
 
 /// Which way the scores run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// Symptom and impairment measures: all five shipped instruments.
@@ -110,6 +115,7 @@ pub enum Direction {
 
 /// How the total is formed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Scoring {
     /// Whether the instrument has a total (the sum of every item). The
@@ -140,6 +146,7 @@ fn one() -> u32 {
 
 /// A subscale: the sum of some items, times the multiplier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Subscale {
     /// Lower case, e.g. `depression`; `total` is reserved.
@@ -154,6 +161,7 @@ pub struct Subscale {
 
 /// A severity band: an inclusive range of scores (after the multiplier).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Band {
     pub min: u32,
@@ -171,6 +179,7 @@ impl Band {
 /// total, each subscale) on its own: a scale with at most `max_prorated`
 /// unanswered items is prorated, one with more has no score.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MissingItems {
     /// 0: every item of a scale must be answered for it to be scored.
@@ -187,6 +196,7 @@ pub struct MissingItems {
 
 /// An item whose answer raises a risk flag, whatever the total.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RiskItem {
     pub item: u32,
@@ -199,6 +209,7 @@ pub struct RiskItem {
 /// Figures for the Jacobson-Truax reliable change index and clinically
 /// significant change of one scale, each with its source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangeNorms {
     /// `total` or a subscale id.

@@ -133,7 +133,13 @@ impl AssessmentResult {
         let (version, points) = match &self.score {
             Some(s) => (
                 s.version,
-                s.scales().map(|scale| IndexedPoints { scale: scale.scale.clone(), points: scale.points }).collect(),
+                s.scales()
+                    .map(|scale| IndexedPoints {
+                        scale: scale.scale.clone(),
+                        points: scale.points,
+                        band: scale.band.as_ref().map(|b| b.label.clone()),
+                    })
+                    .collect(),
             ),
             None => (0, Vec::new()),
         };
@@ -242,6 +248,9 @@ pub enum RiskState {
 pub struct IndexedPoints {
     pub scale: String,
     pub points: Option<u32>,
+    /// The band as scored then (a custom instrument's bands may change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub band: Option<String>,
 }
 
 /// What the client page and the charts need of one result, kept in the

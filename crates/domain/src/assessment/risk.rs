@@ -79,7 +79,7 @@ mod tests {
             instrument: "phq-9".into(),
             version: 1,
             taken_on: date!(2026 - 12 - 01),
-            points: vec![IndexedPoints { scale: "total".into(), points: Some(12) }],
+            points: vec![IndexedPoints { scale: "total".into(), points: Some(12), band: Some("Moderate".into()) }],
             risk,
         }
     }

@@ -170,6 +170,13 @@ vocabulary!(
         ClientLinkSubmitted => "client_link.submit",
         ClientLinkRevoked => "client_link.revoke",
         ClientLinksListed => "client_link.list",
+        /// A recurring questionnaire was set up, stopped or listed; the job
+        /// runner sent one (actor: the system; outcome failure when the
+        /// client has no email address).
+        ScheduleCreated => "schedule.create",
+        ScheduleStopped => "schedule.stop",
+        SchedulesListed => "schedule.list",
+        ScheduleSent => "schedule.send",
         /// A custom instrument was created, changed, opened or listed.
         InstrumentCreated => "instrument.create",
         InstrumentUpdated => "instrument.update",
@@ -206,6 +213,7 @@ vocabulary!(
         Worksheet => "worksheet",
         Assessment => "assessment",
         ClientLink => "client_link",
+        Schedule => "schedule",
         Instrument => "instrument",
     }
 );

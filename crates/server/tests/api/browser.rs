@@ -560,6 +560,11 @@ async fn a_client_completes_a_phq9_from_an_emailed_link_and_the_risk_flag_is_ack
     let app = TestApp::spawn(TestDatabase::sqlite()).await;
     let c = &browser.client;
     sign_up_verify_and_sign_in(c, &app, "ann.assess@example.org").await;
+    // What clients see: her crisis line instead of the default text.
+    c.goto(&app.url("/account")).await.unwrap();
+    fill(c, "crisis_text", "Call the Northside crisis line, 0800 000 111, day or night.").await;
+    press(c, "/account/practice").await;
+    wait_for_text(c, "main .notice", "Saved").await;
     c.goto(&app.url("/clients/new")).await.unwrap();
     fill(c, "full_name", "Robin Ashdown").await;
     fill(c, "email", "robin.ashdown@example.net").await;
@@ -584,7 +589,8 @@ async fn a_client_completes_a_phq9_from_an_emailed_link_and_the_risk_flag_is_ack
     k.goto(&link).await.unwrap();
     expect_heading(k, "Patient Health Questionnaire-9").await;
     let page = k.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
-    assert!(page.contains("Dr Ann Lee") && page.contains("not monitored in real time"), "{page}");
+    assert!(page.contains("Dr Ann Lee") && page.contains("Northside crisis line, 0800 000 111"), "{page}");
+    assert!(page.contains("not monitored in real time"), "{page}");
     assert!(k.find(Locator::Css("nav")).await.is_err(), "no navigation on the client's page");
     shot(&client_browser, "questionnaire.png").await;
     // Eight items answered, then sent: the ninth is missing but PHQ-9

@@ -76,7 +76,14 @@ async fn owners_records(app: &TestApp, token: &str) -> BTreeMap<&'static str, St
     let assessment = call(Method::POST, format!("/api/v1/clients/{client}/assessments"), result).await;
     let link = json!({"instrument": "gad-7", "delivery": "copy"});
     let link = call(Method::POST, format!("/api/v1/clients/{client}/links"), link).await;
+    let options = json!([{"value": 0, "label": "No"}, {"value": 1, "label": "Yes"}]);
+    let instrument = json!({"id": "owned", "version": 1, "name": "Owned Measure", "short_name": "OWN-1",
+        "instructions": "Owned", "licence": "Owned", "response_scales": [{"id": "yes-no", "options": options}],
+        "items": [{"number": 1, "text": "Owned item", "scale": "yes-no"}], "scoring": {"source": "Owned"},
+        "missing_items": {"statement": "Needed.", "source": "Owned"}});
+    let instrument = call(Method::POST, "/api/v1/instruments".into(), instrument).await;
     BTreeMap::from([
+        ("instruments", instrument),
         ("assessments", assessment),
         ("links", link),
         ("clients", client),
@@ -136,6 +143,9 @@ async fn owners_update(app: &TestApp, owner: &str, url: &str) -> Value {
     assert!(r.status().is_success(), "{url}: {}", r.status());
     let body: Value = r.json().await.unwrap();
     let version = &body["version"];
+    if body["definition"].is_object() {
+        return json!({"version": version, "definition": body["definition"]});
+    }
     match (&body["details"], &body["content"], &body["worksheet"], &body["text"]) {
         (Value::Object(_), ..) => json!({"version": version, "details": body["details"]}),
         (_, Value::Object(_), ..) => json!({"version": version, "content": body["content"]}),
@@ -182,6 +192,13 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
         ("taken_on", "2026-11-20"),
         ("item.1", "1"),
         ("delivery", "copy"),
+        // A custom instrument's form (`/instruments/{id}`), valid as typed.
+        ("name", "Planted"),
+        ("short_name", "PLT-1"),
+        ("instructions", "Planted"),
+        ("options", "0 = No\n1 = Yes"),
+        ("items", "Planted"),
+        ("licence", "Planted"),
     ];
     for (method, path) in &routes {
         let url = concrete(path, &ids);
@@ -226,6 +243,18 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
         .await
         .unwrap();
     assert_eq!(sheets["total"], 5, "the library only, not the owner's worksheet");
+    let instruments: Value = reqwest::Client::new()
+        .get(app.url("/api/v1/instruments"))
+        .bearer_auth(&stranger_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(instruments["total"], 5, "the shipped instruments only, not the owner's own");
+    let page = stranger.get(app.url("/instruments")).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("OWN-1") && !page.contains(&ids["instruments"]), "{page}");
     // The owner's risk flag is on neither the stranger's home page nor
     // their list of links.
     let home = stranger.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
@@ -242,7 +271,7 @@ async fn foreign_ids_answer_404_everywhere(db: Option<TestDatabase>) {
     for (kind, id) in &ids {
         let path = match *kind {
             "clients" | "worksheets" | "notes" | "formulations" | "hypotheses" | "plans" | "homework"
-            | "assessments" => {
+            | "assessments" | "instruments" => {
                 format!("/api/v1/{kind}/{id}")
             }
             _ => continue,

@@ -98,6 +98,17 @@ fn mismatch(doc: &Value, schema: &Value, value: &Value, at: &str) -> Option<Stri
     }
 }
 
+/// A custom instrument's definition as the API takes it: two yes/no items.
+fn instrument(short_name: &str) -> Value {
+    let options = json!([{"value": 0, "label": "No"}, {"value": 1, "label": "Yes"}]);
+    json!({"id": "documented", "version": 1, "name": "Documented Measure", "short_name": short_name,
+        "instructions": "Is this true of you?", "licence": "Written for the tests",
+        "response_scales": [{"id": "yes-no", "options": options}],
+        "items": [{"number": 1, "text": "First", "scale": "yes-no"}, {"number": 2, "text": "Second", "scale": "yes-no"}],
+        "scoring": {"source": "The sum", "bands": [{"min": 0, "max": 1, "label": "Low"}, {"min": 2, "max": 2, "label": "High"}]},
+        "missing_items": {"statement": "Both items are needed.", "source": "Chosen"}})
+}
+
 /// The caller's records, by the kind in the path before `{id}`.
 async fn records(app: &TestApp, token: &str) -> BTreeMap<&'static str, String> {
     let id = |body: Value| body["id"].as_str().unwrap().to_owned();
@@ -123,7 +134,9 @@ async fn records(app: &TestApp, token: &str) -> BTreeMap<&'static str, String> {
     let assessment = id(post(format!("/api/v1/clients/{client}/assessments"), result).await);
     let link =
         id(post(format!("/api/v1/clients/{client}/links"), json!({"instrument": "gad-7", "delivery": "copy"})).await);
+    let instrument = id(post("/api/v1/instruments".into(), instrument("DOC-2")).await);
     BTreeMap::from([
+        ("instruments", instrument),
         ("assessments", assessment),
         ("links", link),
         ("clients", client),
@@ -158,6 +171,11 @@ async fn body_for(app: &TestApp, token: &str, id: &str, url: &str) -> Value {
             json!({"instrument": "gad-7", "taken_on": "2026-11-21", "answers": [0, 1, 2, 3, 0, 1, null]})
         }
         "send_client_link" => json!({"instrument": "pcl-5", "delivery": "copy"}),
+        "create_instrument" => instrument("DOC-2B"),
+        "update_instrument" => {
+            let body = current().await;
+            json!({"version": body["version"], "definition": body["definition"]})
+        }
         "save_psychotherapy_note" => json!({"version": current().await["version"], "text": "Documented private"}),
         "update_client" => {
             let body = current().await;

@@ -15,10 +15,11 @@ const READS: usize = 24;
 /// The dashboard's events, in the order it writes them.
 fn dashboard_actions() -> Vec<&'static str> {
     use cbt_domain::record::ClinicalRecord;
-    use cbt_domain::{formulation, homework, hypothesis, session_note, treatment_plan};
+    use cbt_domain::{assessment, formulation, homework, hypothesis, session_note, treatment_plan};
     vec![
         AuditAction::ClientRead.code(),
         session_note::SessionNote::ACTIONS.list.code(),
+        assessment::AssessmentResult::ACTIONS.list.code(),
         formulation::Formulation::ACTIONS.list.code(),
         hypothesis::Hypothesis::ACTIONS.list.code(),
         treatment_plan::TreatmentPlan::ACTIONS.list.code(),
