@@ -142,7 +142,12 @@ impl InstrumentInfo {
             name: d.name.clone(),
             short_name: d.short_name.clone(),
             instructions: d.instructions.clone(),
-            time_frame: d.time_frame.clone(),
+            // Not said twice when the instructions already say it (PHQ-9).
+            time_frame: if d.instructions.to_lowercase().contains(&d.time_frame.to_lowercase()) {
+                String::new()
+            } else {
+                d.time_frame.clone()
+            },
             missing_rule: d.missing_items.statement.clone(),
             licence: d.licence.clone(),
         }

@@ -593,6 +593,17 @@ async fn a_client_completes_a_phq9_from_an_emailed_link_and_the_risk_flag_is_ack
     assert!(page.contains("not monitored in real time"), "{page}");
     assert!(k.find(Locator::Css("nav")).await.is_err(), "no navigation on the client's page");
     shot(&client_browser, "questionnaire.png").await;
+    // On a phone, the questionnaire fits the screen: nothing to scroll
+    // sideways, and the answers are large enough to tap.
+    k.set_window_size(390, 844).await.unwrap();
+    let fits = k.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(fits, serde_json::Value::Bool(true), "the questionnaire is wider than a phone");
+    let tap = k
+        .execute("return document.querySelector('label.option').getBoundingClientRect().height;", vec![])
+        .await
+        .unwrap();
+    assert!(tap.as_f64().unwrap_or(0.0) >= 44.0, "answers are at least 44 px tall: {tap}");
+    shot(&client_browser, "questionnaire-phone.png").await;
     // Eight items answered, then sent: the ninth is missing but PHQ-9
     // prorates one; answer it anyway, with a 2.
     for (item, value) in [(1, 1), (2, 2), (3, 1), (4, 2), (5, 1), (6, 1), (7, 2), (8, 0), (9, 2)] {
