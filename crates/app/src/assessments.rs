@@ -162,11 +162,7 @@ impl App {
     /// The client's results from their index, oldest first (unaudited).
     async fn results_of_client(&self, me: AccountId, client: ClientId) -> Result<Vec<IndexedResult>, AppError> {
         let page = self.store.client_page(me, client, &[]).await?.ok_or(AppError::NotFound)?;
-        let index = match page.note_index {
-            Some(index) => self.open_note_index(me, &index).await?,
-            None => self.build_note_index(me, client).await?,
-        };
-        Ok(index.results_oldest_first())
+        Ok(self.note_index_of(me, client, page.note_index).await?.results_oldest_first())
     }
 
     /// Marks a result's risk flags as seen by the therapist: a new version
@@ -204,31 +200,37 @@ impl App {
         client: ClientId,
         result: &IndexedResult,
     ) -> Result<(), AppError> {
-        let held = tx.risk_flags_for_update(me).await?;
-        let mut flags = match &held {
-            Some(stored) => self.open_risk_list(me, stored).await?,
-            None => OpenRiskFlags::default(),
-        };
-        if !flags.put(client, result) {
-            return Ok(());
+        // Two tries, as for the client's first index: another result that
+        // raised the account's first flag at this moment has committed by
+        // the time ours is refused.
+        for _ in 0..2 {
+            let held = tx.risk_flags_for_update(me).await?;
+            let mut flags = match &held {
+                Some(stored) => self.open_risk_list(me, stored).await?,
+                None => OpenRiskFlags::default(),
+            };
+            if !flags.put(client, result) {
+                return Ok(());
+            }
+            let now = self.now();
+            let version = held.as_ref().map_or(1, |h| h.version + 1);
+            let sealed = self.seal_document(me, OpenRiskFlags::KIND, me.as_uuid(), version, &flags).await?;
+            let stored = StoredRiskFlags {
+                id: me,
+                account: me,
+                version,
+                sealed,
+                created_at: held.as_ref().map_or(now, |h| h.created_at),
+                updated_at: now,
+            };
+            if tx.put_risk_flags(&stored).await? {
+                return Ok(());
+            }
+            if held.is_some() {
+                break;
+            }
         }
-        let now = self.now();
-        let version = held.as_ref().map_or(1, |h| h.version + 1);
-        let sealed = self.seal_document(me, OpenRiskFlags::KIND, me.as_uuid(), version, &flags).await?;
-        let stored = StoredRiskFlags {
-            id: me,
-            account: me,
-            version,
-            sealed,
-            created_at: held.as_ref().map_or(now, |h| h.created_at),
-            updated_at: now,
-        };
-        if !tx.put_risk_flags(&stored).await? {
-            // Another result raised the account's first flag at the same
-            // moment: this save is tried again.
-            return Err(AppError::Conflict);
-        }
-        Ok(())
+        Err(AppError::Conflict)
     }
 
     async fn open_risk_list(&self, me: AccountId, stored: &StoredRiskFlags) -> Result<OpenRiskFlags, AppError> {

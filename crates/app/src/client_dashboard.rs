@@ -57,12 +57,7 @@ impl App {
         // the index, in one statement.
         let kinds = [Formulation::KIND, Hypothesis::KIND, TreatmentPlan::KIND, GoalProgress::KIND, Homework::KIND];
         let page = self.store.client_page(me, id, &kinds).await?.ok_or(AppError::NotFound)?;
-        let index = match page.note_index {
-            Some(index) => self.open_note_index(me, &index).await?,
-            // Notes written before there were indexes: the slow way, until
-            // the client's next note writes the index.
-            None => self.build_note_index(me, id).await?,
-        };
+        let index = self.note_index_of(me, id, page.note_index).await?;
         let records = page.records;
         let dashboard = ClientDashboard {
             client: self.open_client(page.client).await?,

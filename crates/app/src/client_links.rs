@@ -79,6 +79,15 @@ pub enum Answers {
     Homework(std::collections::BTreeMap<String, String>),
 }
 
+/// A usable link with what it asks for, read before its transaction.
+struct OpenedLink {
+    link: StoredClientLink,
+    request: LinkRequest,
+    page: LinkPage,
+    /// The homework as stored, for a homework link.
+    homework: Option<(StoredRecord, Zeroizing<Homework>)>,
+}
+
 /// What became of a client's answers.
 #[derive(Debug)]
 pub enum Submission {
@@ -245,27 +254,41 @@ impl App {
         Ok(link.client)
     }
 
-    /// Counts the attempt against the IP address's limit and finds the
-    /// link; an unknown or unusable one is recorded (denied) and answered
-    /// `InvalidLink`, whichever it was.
+    /// Finds the link and what it asks for; an unknown or unusable one is
+    /// recorded (denied) and answered `InvalidLink`, whichever it was. The
+    /// attempt counts against the IP address's limit either way.
+    ///
+    /// Everything is read before the transaction that counts the attempt
+    /// begins: a request holding its transaction's connection while it
+    /// waits for another from the pool would, with as many requests at
+    /// once as the pool has connections, wait for ever.
     async fn usable_link(
         &self,
         token: &str,
         action: AuditAction,
         ctx: &RequestContext,
-    ) -> Result<(Box<dyn cbt_ports::StoreTx>, StoredClientLink), AppError> {
+    ) -> Result<(Box<dyn cbt_ports::StoreTx>, OpenedLink), AppError> {
+        let found = match self.store.client_link_by_token(&token_hash(token)).await? {
+            Some(link)
+                if LinkState::at(self.now(), link.expires_at, link.used_at, link.revoked_at) == LinkState::Usable =>
+            {
+                let id = link.id;
+                match self.opened_link(link).await {
+                    Ok(opened) => Ok(opened),
+                    // What it asks for is gone (a deleted homework).
+                    Err(AppError::InvalidLink) => Err(Some(id)),
+                    Err(e) => return Err(e),
+                }
+            }
+            other => Err(other.map(|l| l.id)),
+        };
         let bucket = bucket("client_link", &ip_key(ctx));
         let rule = self.settings.client_link_rule;
         let mut tx = self.refuse_if_limited(&[(&bucket, rule)], Self::link_target(None), ctx).await?;
-        let found = self.store.client_link_by_token(&token_hash(token)).await?;
-        let now = self.clock.now();
         match found {
-            Some(link) if LinkState::at(now, link.expires_at, link.used_at, link.revoked_at) == LinkState::Usable => {
-                Ok((tx, link))
-            }
-            other => {
-                let target = Self::link_target(other.map(|l| l.id));
-                let event = self.event(Actor::Anonymous, action, target, AuditOutcome::Denied, ctx);
+            Ok(opened) => Ok((tx, opened)),
+            Err(id) => {
+                let event = self.event(Actor::Anonymous, action, Self::link_target(id), AuditOutcome::Denied, ctx);
                 self.audit(&mut tx, event).await?;
                 tx.commit().await?;
                 Err(AppError::InvalidLink)
@@ -273,11 +296,31 @@ impl App {
         }
     }
 
+    /// What a usable link asks for, opened: the request, the page the
+    /// client sees and, for homework, the homework as stored.
+    async fn opened_link(&self, link: StoredClientLink) -> Result<OpenedLink, AppError> {
+        let request = self.open_request(&link).await?;
+        let (task, homework) = match request.homework {
+            Some(id) => {
+                let stored =
+                    self.stored_record::<Homework>(link.account, id).await.map_err(|_| AppError::InvalidLink)?;
+                let saved = self.open_content::<Homework>(link.account, id, stored.version, &stored.sealed).await?;
+                // The link shows the task, not past answers or review notes.
+                let mut task = saved.expose().clone();
+                task.responses.clear();
+                task.review_notes.clear();
+                (Task::Homework(Box::new(task)), Some((stored, Zeroizing::new(saved.expose().clone()))))
+            }
+            None => (Task::Questionnaire(Box::new(self.instrument_of_request(&request)?.0)), None),
+        };
+        let page = LinkPage { practice: request.practice.clone(), crisis_text: request.crisis_text.clone(), task };
+        Ok(OpenedLink { link, request, page, homework })
+    }
+
     /// What a client's link asks for, if it still works.
     pub async fn open_client_link(&self, token: &str, ctx: &RequestContext) -> Result<LinkPage, AppError> {
-        let (mut tx, link) = self.usable_link(token, AuditAction::ClientLinkOpened, ctx).await?;
-        let request = self.open_request(&link).await?;
-        let page = self.page_of(&link, &request).await?;
+        let (mut tx, OpenedLink { link, page, .. }) =
+            self.usable_link(token, AuditAction::ClientLinkOpened, ctx).await?;
         tx.open_client_link(link.id, self.now()).await?;
         let event = self.event(
             Actor::Anonymous,
@@ -289,29 +332,6 @@ impl App {
         self.audit(&mut tx, event).await?;
         tx.commit().await?;
         Ok(page)
-    }
-
-    async fn page_of(&self, link: &StoredClientLink, request: &LinkRequest) -> Result<LinkPage, AppError> {
-        let task = match request.homework {
-            Some(id) => Task::Homework(Box::new(self.homework_of_link(link, id).await?.1)),
-            None => Task::Questionnaire(Box::new(self.instrument_of_request(request)?.0)),
-        };
-        Ok(LinkPage { practice: request.practice.clone(), crisis_text: request.crisis_text.clone(), task })
-    }
-
-    /// The homework a link names, as stored and opened (clearing what was
-    /// answered: the link shows the task, not past answers).
-    async fn homework_of_link(
-        &self,
-        link: &StoredClientLink,
-        id: RecordId,
-    ) -> Result<(StoredRecord, Homework), AppError> {
-        let stored = self.stored_record::<Homework>(link.account, id).await.map_err(|_| AppError::InvalidLink)?;
-        let homework = self.open_content::<Homework>(link.account, id, stored.version, &stored.sealed).await?;
-        let mut task = homework.expose().clone();
-        task.responses.clear();
-        task.review_notes.clear();
-        Ok((stored, task))
     }
 
     fn instrument_of_request(&self, request: &LinkRequest) -> Result<(Instrument, AssessmentResult), AppError> {
@@ -333,10 +353,9 @@ impl App {
         read: impl FnOnce(&Task) -> Result<Answers, FieldErrors>,
         ctx: &RequestContext,
     ) -> Result<Submission, AppError> {
-        let (mut tx, link) = self.usable_link(token, AuditAction::ClientLinkSubmitted, ctx).await?;
+        let (mut tx, OpenedLink { link, request, page, homework }) =
+            self.usable_link(token, AuditAction::ClientLinkSubmitted, ctx).await?;
         let me: AccountId = link.account;
-        let request = self.open_request(&link).await?;
-        let page = self.page_of(&link, &request).await?;
         let answers = match read(&page.task) {
             Ok(answers) => answers,
             Err(errors) => {
@@ -346,9 +365,9 @@ impl App {
             }
         };
         let now = self.now();
-        let checked = match (answers, request.homework) {
-            (Answers::Homework(responses), Some(id)) => {
-                return self.submit_homework(tx, &link, id, responses, page, ctx).await;
+        let checked = match (answers, homework) {
+            (Answers::Homework(responses), Some(homework)) => {
+                return self.submit_homework(tx, &link, homework, responses, page, ctx).await;
             }
             (Answers::Questionnaire(answers), None) => {
                 let (_, mut result) = self.instrument_of_request(&request)?;
@@ -415,16 +434,14 @@ impl App {
         &self,
         mut tx: Box<dyn cbt_ports::StoreTx>,
         link: &StoredClientLink,
-        id: RecordId,
+        (stored, saved): (StoredRecord, Zeroizing<Homework>),
         responses: std::collections::BTreeMap<String, String>,
         page: LinkPage,
         ctx: &RequestContext,
     ) -> Result<Submission, AppError> {
-        let me = link.account;
+        let (me, id) = (link.account, stored.id);
         let now = self.now();
-        let stored = self.stored_record::<Homework>(me, id).await.map_err(|_| AppError::InvalidLink)?;
-        let saved = self.open_content::<Homework>(me, id, stored.version, &stored.sealed).await?;
-        let mut homework = saved.expose().clone();
+        let mut homework = (*saved).clone();
         homework.responses = responses;
         homework.status = HomeworkStatus::Completed;
         let homework = match homework.validated(now.date()) {

@@ -152,31 +152,40 @@ impl App {
         entry: IndexEntry,
     ) -> Result<(), AppError> {
         let now = self.now();
-        let held = tx.note_index_for_update(me, client).await?;
-        let mut index = match &held {
-            Some(stored) => self.open_note_index(me, stored).await?,
-            None => self.build_note_index(me, client).await?,
-        };
-        if let IndexEntry::Result(result) = &entry {
-            self.keep_risk_flags(tx, me, client, result).await?;
+        // Two tries: when another writer made the client's first index at
+        // this moment, that insert has committed by the time ours is
+        // refused, and the second try updates it.
+        for _ in 0..2 {
+            let held = tx.note_index_for_update(me, client).await?;
+            let mut index = match &held {
+                Some(stored) => self.open_note_index(me, stored).await?,
+                // Read through the transaction: it already holds a
+                // connection, and a second one from the pool could be
+                // waited for by every request at once.
+                None => self.index_of_records(me, &tx.records_of(me, client, &NoteIndex::KINDS).await?).await?,
+            };
+            if let IndexEntry::Result(result) = &entry {
+                self.keep_risk_flags(tx, me, client, result).await?;
+            }
+            index.put(entry.clone());
+            let version = held.as_ref().map_or(1, |h| h.version + 1);
+            let sealed = self.seal_document(me, NoteIndex::KIND, client.as_uuid(), version, &index).await?;
+            let stored = StoredNoteIndex {
+                id: client,
+                account: me,
+                version,
+                sealed,
+                created_at: held.as_ref().map_or(now, |h| h.created_at),
+                updated_at: now,
+            };
+            if tx.put_note_index(&stored).await? {
+                return Ok(());
+            }
+            if held.is_some() {
+                break;
+            }
         }
-        index.put(entry);
-        let version = held.as_ref().map_or(1, |h| h.version + 1);
-        let sealed = self.seal_document(me, NoteIndex::KIND, client.as_uuid(), version, &index).await?;
-        let stored = StoredNoteIndex {
-            id: client,
-            account: me,
-            version,
-            sealed,
-            created_at: held.as_ref().map_or(now, |h| h.created_at),
-            updated_at: now,
-        };
-        if !tx.put_note_index(&stored).await? {
-            // Another note of this client, written at the same moment, made
-            // the client's first index: this save is tried again.
-            return Err(AppError::Conflict);
-        }
-        Ok(())
+        Err(AppError::Conflict)
     }
 
     pub(crate) async fn open_note_index(&self, me: AccountId, stored: &StoredNoteIndex) -> Result<NoteIndex, AppError> {
@@ -186,12 +195,25 @@ impl App {
         Ok(index.expose().clone())
     }
 
-    /// The index of a client's notes and results as they are stored (the
-    /// slow way: every one opened).
-    pub(crate) async fn build_note_index(&self, me: AccountId, client: ClientId) -> Result<NoteIndex, AppError> {
-        let stored = self.store.records_of(me, client, &[SessionNote::KIND, AssessmentResult::KIND]).await?;
+    /// The client's note index: `stored` opened, or, for notes written
+    /// before there were indexes, built from every note and result (the
+    /// slow way, until the client's next note writes the index).
+    pub(crate) async fn note_index_of(
+        &self,
+        me: AccountId,
+        client: ClientId,
+        stored: Option<StoredNoteIndex>,
+    ) -> Result<NoteIndex, AppError> {
+        match stored {
+            Some(index) => self.open_note_index(me, &index).await,
+            None => self.index_of_records(me, &self.store.records_of(me, client, &NoteIndex::KINDS).await?).await,
+        }
+    }
+
+    /// The index of notes and results as they are stored (every one opened).
+    async fn index_of_records(&self, me: AccountId, stored: &[StoredRecord]) -> Result<NoteIndex, AppError> {
         let mut index = NoteIndex::default();
-        for record in &stored {
+        for record in stored {
             let signed = record.signed_at.is_some();
             let entry = if record.kind == SessionNote::KIND {
                 self.open_content::<SessionNote>(me, record.id, record.version, &record.sealed)

@@ -218,6 +218,12 @@ impl NoteIndex {
     /// The sealed document's kind (part of its sealing context).
     pub const KIND: &'static str = "note_index";
 
+    /// The kinds of record the index lists.
+    pub const KINDS: [&'static str; 2] = [
+        <SessionNote as crate::record::ClinicalRecord>::KIND,
+        <crate::assessment::AssessmentResult as crate::record::ClinicalRecord>::KIND,
+    ];
+
     /// Puts an entry in, in place of the one it replaces.
     pub fn put(&mut self, entry: crate::record::IndexEntry) {
         use crate::record::IndexEntry;

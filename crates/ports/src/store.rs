@@ -491,6 +491,15 @@ pub trait StoreTx: Send {
         client: ClientId,
     ) -> Result<Option<StoredNoteIndex>, StoreError>;
 
+    /// The records of one of the account's clients, of the kinds named,
+    /// oldest first, read inside the transaction.
+    async fn records_of(
+        &mut self,
+        account: AccountId,
+        client: ClientId,
+        kinds: &[&str],
+    ) -> Result<Vec<StoredRecord>, StoreError>;
+
     /// Saves a client's note index (version 1: the first); false, nothing
     /// written, when another writer saved it first.
     async fn put_note_index(&mut self, index: &StoredNoteIndex) -> Result<bool, StoreError>;

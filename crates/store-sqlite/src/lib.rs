@@ -616,6 +616,15 @@ impl StoreTx for SqliteTx {
         documents::document_for_update(&mut self.tx, documents::NOTE_INDEXES, account, client).await
     }
 
+    async fn records_of(
+        &mut self,
+        account: AccountId,
+        client: ClientId,
+        kinds: &[&str],
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        records::records_of(&mut *self.tx, account, client, kinds).await
+    }
+
     async fn put_note_index(&mut self, index: &StoredNoteIndex) -> Result<bool, StoreError> {
         documents::put_document(&mut self.tx, documents::NOTE_INDEXES, index).await
     }

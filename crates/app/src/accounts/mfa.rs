@@ -141,6 +141,11 @@ impl App {
         let account_id = pending.account.id;
         let limit = bucket("login:mfa", &account_id.to_string());
         let target = AuditTarget::new(TargetKind::Account, account_id.as_uuid());
+        if pending.account.mfa_secret_sealed.is_some() {
+            // The data key is read (and cached) before the transaction,
+            // which would otherwise hold one connection waiting for another.
+            self.data_key(account_id, false).await?;
+        }
         let mut tx = self.refuse_if_limited(&[(&limit, tokens::LOGIN)], target, ctx).await?;
         let Some(mut account) = tx.account_by_id(account_id).await? else { return Err(AppError::InvalidCredentials) };
         let secret = self.totp_secret(&account).await?.ok_or(AppError::InvalidCredentials)?;

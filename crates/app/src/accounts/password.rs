@@ -22,8 +22,11 @@ impl App {
         let (by_ip, by_email) = (bucket("reset:ip", &ip_key(ctx)), bucket("reset:email", &normalized));
         let buckets = [(by_ip.as_str(), tokens::PASSWORD_RESET), (by_email.as_str(), tokens::PASSWORD_RESET)];
         let anyone = AuditTarget { kind: TargetKind::Account, id: None };
+        // Looked up before the transaction: a request holding one pool
+        // connection while waiting for another can exhaust the pool.
+        let found = self.store.account_by_email(&normalized).await?;
         let mut tx = self.refuse_if_limited(&buckets, anyone, ctx).await?;
-        let Some(account) = self.store.account_by_email(&normalized).await? else {
+        let Some(account) = found else {
             tx.commit().await?;
             return Ok(());
         };

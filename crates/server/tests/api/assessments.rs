@@ -195,7 +195,51 @@ async fn homework_through_a_link(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// More link requests at once than the database pool has connections
+/// (16): each is answered, none waits for a connection another holds.
+async fn many_links_at_once(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn_with(db, |s| s.client_link_requests_per_ip = 1_000).await;
+    assert!(app.settings.database_max_connections < 32, "more requests than connections");
+    let (_, token, client) = therapist_with_client(&app, "rush@example.org", "rush@example.net").await;
+    let mut urls = Vec::new();
+    for _ in 0..32 {
+        let link = json!({"instrument": "gad-7", "delivery": "copy"});
+        let sent = post_json(&app, &token, &format!("/api/v1/clients/{client}/links"), link).await;
+        urls.push(sent["url"].as_str().unwrap().to_owned());
+    }
+    let opened = futures_util::future::join_all(urls.iter().map(|u| reqwest::get(u.as_str()))).await;
+    let statuses: Vec<u16> = opened.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    app.stop().await;
+}
+
+/// A new client's first results, saved at once: one of them makes the
+/// client's index (and the account's list of risk flags) and the others
+/// go in after it; none is refused as "changed meanwhile".
+async fn first_results_at_once(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let (web, token, client) = therapist_with_client(&app, "first@example.org", "first@example.net").await;
+    let path = format!("/api/v1/clients/{client}/assessments");
+    let http = reqwest::Client::new();
+    let saves = (0..8).map(|_| {
+        let result = json!({"instrument": "phq-9", "taken_on": "2026-11-20", "answers": [1, 1, 1, 1, 1, 1, 1, 1, 1]});
+        http.post(app.url(&path)).bearer_auth(&token).json(&result).send()
+    });
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(saves).await.into_iter().map(|r| r.unwrap().status().as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    let results = get_json(&app, &token, &path).await;
+    assert_eq!(results["total"], 8, "every result is in the client's index");
+    let home = web.get(app.url("/dashboard")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(home.matches("Sam Scheduled: PHQ-9").count(), 8, "every flag is on the home page");
+    app.stop().await;
+}
+
 on_both_backends! {
+    new_clients_first_results_saved_at_once_are_all_kept => first_results_at_once;
+    more_link_requests_at_once_than_pool_connections_are_all_answered => many_links_at_once;
     a_client_fills_in_their_homework_through_a_link => homework_through_a_link;
     recurring_questionnaires_are_sent_once_per_period_until_stopped => recurring_questionnaires;
     a_rejected_answer_keeps_what_was_chosen_and_the_link => rejected_answers_keep_the_link;
