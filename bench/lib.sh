@@ -123,7 +123,9 @@ to_ms() {
     }'
 }
 
-# to_bytes VALUE: wrk's "1.23MB" / "512.00KB" / "900B" in bytes.
+# to_bytes VALUE: wrk's "1.23MB" / "512.00KB" / "900B" in bytes. wrk rounds
+# to two decimals, so this is the most the value can stand for (1.35GB is up
+# to 1.355 GiB): a total over many pages must not look smaller than the pages.
 to_bytes() {
     awk -v v="$1" 'BEGIN {
         n = v; unit = v
@@ -134,6 +136,7 @@ to_bytes() {
         else if (unit == "GB") f = 1024 * 1024 * 1024
         else if (unit == "TB") f = 1024 * 1024 * 1024 * 1024
         else { print "bad-unit:" v; exit 1 }
+        if (unit != "B") n += 0.005
         printf "%.0f", n * f
     }'
 }
