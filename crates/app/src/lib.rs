@@ -12,6 +12,7 @@ pub mod client_dashboard;
 pub mod client_links;
 pub mod clients;
 pub mod demo;
+pub mod drafts;
 mod error;
 pub mod files;
 pub mod instruments;
@@ -72,6 +73,9 @@ pub struct AppPorts {
     pub keys: Arc<dyn KeyProvider>,
     /// Where sealed files are kept.
     pub files: Arc<dyn BlobStore>,
+    /// The language model that drafts, when one is configured (otherwise
+    /// drafts are rule-based).
+    pub llm: Option<Arc<dyn cbt_ports::Llm>>,
 }
 
 /// Everything a use case needs, shared by all requests.
@@ -85,6 +89,7 @@ pub struct App {
     links: Arc<LinkSigner>,
     keys: Arc<dyn KeyProvider>,
     files: Arc<dyn BlobStore>,
+    llm: Option<Arc<dyn cbt_ports::Llm>>,
     key_cache: Arc<keys::KeyCache>,
     /// Reads' audit events, written by group commit.
     read_audit: Arc<read_audit::ReadAudit>,
@@ -107,6 +112,7 @@ impl App {
             links: Arc::new(LinkSigner::new(keys.links)),
             keys: ports.keys,
             files: ports.files,
+            llm: ports.llm,
             key_cache: Arc::new(keys::KeyCache::default()),
             lockouts: Arc::new(accounts::Lockouts::default()),
             recovery_pepper: Arc::new(

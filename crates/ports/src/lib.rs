@@ -6,15 +6,20 @@
 mod blobs;
 mod clock;
 mod keys;
+mod llm;
 mod mail;
 mod store;
 
 pub use blobs::{BlobError, BlobName, BlobStore, ByteStream};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use keys::{KeyError, KeyOwner, KeyProvider, StoredDataKey, WrappedKey};
+pub use llm::{
+    AnswerSchema, ChatEvent, ChatMessage, ChatRequest, ChatStream, FinishReason, Llm, LlmError, ModelInfo,
+    ProviderKind, Role, TokenUsage,
+};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{
     Backend, ClientPagePart, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient,
-    StoredClientLink, StoredClientPage, StoredClientVersion, StoredDocument, StoredInstrument, StoredNoteIndex,
-    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet,
+    StoredClientLink, StoredClientPage, StoredClientVersion, StoredConsent, StoredDocument, StoredInstrument,
+    StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet,
 };

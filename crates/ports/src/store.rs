@@ -120,6 +120,21 @@ pub struct StoredClientLink {
     pub result: Option<RecordId>,
 }
 
+/// A consent a therapist gave or withdrew. Rows are only added: the
+/// latest of a kind is what holds, the earlier ones its history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredConsent {
+    pub id: uuid::Uuid,
+    pub account: AccountId,
+    /// What it is a consent to, e.g. `ai_drafts`.
+    pub kind: String,
+    /// Given (true) or withdrawn (false).
+    pub given: bool,
+    /// The version of the text the therapist agreed to.
+    pub terms: String,
+    pub recorded_at: OffsetDateTime,
+}
+
 /// A recurring questionnaire as stored: what is sent sealed, when in the
 /// clear (the job runner finds due ones without a key).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -369,6 +384,9 @@ pub trait Store: Send + Sync + 'static {
     /// first (stopped ones too).
     async fn schedules_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredSchedule>, StoreError>;
 
+    /// The account's latest consent of a kind (given or withdrawn), if any.
+    async fn latest_consent(&self, account: AccountId, kind: &str) -> Result<Option<StoredConsent>, StoreError>;
+
     /// Schedules of every account due at `now` and not stopped, the most
     /// overdue first, at most `limit` (the job runner's batch).
     async fn due_schedules(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<StoredSchedule>, StoreError>;
@@ -545,6 +563,9 @@ pub trait StoreTx: Send {
     /// A new schedule for one of the account's clients (`Corrupt` when the
     /// client is not the account's).
     async fn insert_schedule(&mut self, schedule: &StoredSchedule) -> Result<(), StoreError>;
+
+    /// Adds a consent given or withdrawn (nothing earlier is changed).
+    async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError>;
 
     /// Moves a running schedule on from `due` to `next`: true only for the
     /// one caller that finds it still due at `due` (so one run sends).

@@ -84,6 +84,33 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("CBT_SMTP_USERNAME", "(none)", "Mail server user name."),
     ("CBT_SMTP_PASSWORD[_FILE]", "(none)", "Mail server password."),
     ("CBT_MAIL_FROM", "CBT Assistant Pro <no-reply@localhost>", "Sender of every email."),
+    (
+        "CBT_LLM_PROVIDER",
+        "off",
+        "Language model for AI-assisted drafts: `off` (rule-based drafting, nothing leaves the server), `openai`, `azure-openai` or `self-hosted` (vLLM, llama.cpp, Ollama).",
+    ),
+    (
+        "CBT_LLM_ENDPOINT",
+        "(none)",
+        "The API base (`https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`) or the Azure resource (`https://<name>.openai.azure.com`); https, or http on loopback.",
+    ),
+    ("CBT_LLM_MODEL", "(none)", "The model, or for Azure OpenAI the deployment's name."),
+    ("CBT_LLM_API_VERSION", "2024-10-21", "Azure OpenAI's `api-version`."),
+    (
+        "CBT_LLM_AUTH",
+        "auto",
+        "`bearer` (`Authorization: Bearer`; OpenAI, self-hosted, a Microsoft Entra token) or `api-key` (Azure's header); `auto`: `api-key` for Azure, else `bearer`.",
+    ),
+    (
+        "CBT_LLM_API_KEY[_FILE]",
+        "(none)",
+        "The key or token sent to the language model (may be empty for a self-hosted one).",
+    ),
+    (
+        "CBT_LLM_BAA",
+        "false",
+        "`true` states that the provider is covered by a business associate agreement. Without it the model is never called and drafts stay rule-based.",
+    ),
     ("CBT_LOG_FORMAT", "auto", "`auto` (JSON in production, text locally), `json` or `text`."),
     ("CBT_LOG_LEVEL", "info", "Log filter, e.g. `info` or `cbt_web=debug,info`."),
     ("CBT_SESSION_SECRET[_FILE]", "generated locally", "Key for session tokens (at least 32 bytes)."),
@@ -156,6 +183,14 @@ pub struct Settings {
     pub smtp_password: Option<String>,
     pub smtp_password_file: Option<PathBuf>,
     pub mail_from: String,
+    pub llm_provider: String,
+    pub llm_endpoint: Option<String>,
+    pub llm_model: Option<String>,
+    pub llm_api_version: String,
+    pub llm_auth: String,
+    pub llm_api_key: Option<String>,
+    pub llm_api_key_file: Option<PathBuf>,
+    pub llm_baa: bool,
     pub session_secret: Option<String>,
     pub session_secret_file: Option<PathBuf>,
     pub csrf_secret: Option<String>,
@@ -212,6 +247,14 @@ impl Default for Settings {
             smtp_password: None,
             smtp_password_file: None,
             mail_from: "CBT Assistant Pro <no-reply@localhost>".into(),
+            llm_provider: "off".into(),
+            llm_endpoint: None,
+            llm_model: None,
+            llm_api_version: cbt_llm::AZURE_API_VERSION.into(),
+            llm_auth: "auto".into(),
+            llm_api_key: None,
+            llm_api_key_file: None,
+            llm_baa: false,
             session_secret: None,
             session_secret_file: None,
             csrf_secret: None,
@@ -371,6 +414,25 @@ impl Settings {
             }
             other => out.push(ConfigProblem(format!("CBT_FILE_STORE must be `folder` or `s3`, not `{other}`"))),
         }
+        match self.llm_provider.as_str() {
+            "off" => {}
+            "openai" | "azure-openai" | "self-hosted" => {
+                for (name, value) in [("CBT_LLM_ENDPOINT", &self.llm_endpoint), ("CBT_LLM_MODEL", &self.llm_model)] {
+                    if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                        out.push(ConfigProblem(format!("{name} is not set (CBT_LLM_PROVIDER needs it)")));
+                    }
+                }
+            }
+            other => out.push(ConfigProblem(format!(
+                "CBT_LLM_PROVIDER must be `off`, `openai`, `azure-openai` or `self-hosted`, not `{other}`"
+            ))),
+        }
+        if !matches!(self.llm_auth.as_str(), "auto" | "bearer" | "api-key") {
+            out.push(ConfigProblem(format!(
+                "CBT_LLM_AUTH must be `auto`, `bearer` or `api-key`, not `{}`",
+                self.llm_auth
+            )));
+        }
         let url = self.effective_database_url();
         let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         if !postgres && !url.starts_with("sqlite:") {
@@ -500,6 +562,22 @@ mod tests {
         assert_eq!(s.problems(), vec![]);
         let s = Settings { public_url: "http://cbt.example.org".into(), ..production() };
         assert!(s.problems().iter().any(|p| p.0.starts_with("CBT_PUBLIC_URL")));
+    }
+
+    #[test]
+    fn a_language_model_needs_its_endpoint_and_model_and_known_names() {
+        let named = |s: Settings, name: &str| s.problems().iter().any(|p| p.0.starts_with(name));
+        let openai = Settings { llm_provider: "openai".into(), ..Settings::default() };
+        assert!(named(openai.clone(), "CBT_LLM_ENDPOINT") && named(openai, "CBT_LLM_MODEL"));
+        assert!(named(Settings { llm_provider: "gpt".into(), ..Settings::default() }, "CBT_LLM_PROVIDER"));
+        assert!(named(Settings { llm_auth: "basic".into(), ..Settings::default() }, "CBT_LLM_AUTH"));
+        let complete = Settings {
+            llm_provider: "azure-openai".into(),
+            llm_endpoint: Some("https://contoso.openai.azure.com".into()),
+            llm_model: Some("notes".into()),
+            ..Settings::default()
+        };
+        assert_eq!(complete.problems(), vec![]);
     }
 
     #[test]

@@ -95,6 +95,49 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
     Ok(Arc::new(smtp))
 }
 
+/// The configured language model, if any (`CBT_LLM_*`). Only the
+/// operator's `CBT_LLM_BAA=true` lets the app send it PHI; that gate is the
+/// app's (`App::drafting_engine`), here it is only recorded.
+pub fn language_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn cbt_ports::Llm>>> {
+    use cbt_llm::{Credential, LlmSettings, OpenAiCompatible};
+    use cbt_ports::ProviderKind;
+    let provider = match settings.llm_provider.as_str() {
+        "openai" => ProviderKind::OpenAi,
+        "azure-openai" => ProviderKind::AzureOpenAi,
+        "self-hosted" => ProviderKind::SelfHosted,
+        _ => return Ok(None),
+    };
+    let endpoint = settings.llm_endpoint.as_deref().unwrap_or_default().trim();
+    let endpoint = url::Url::parse(endpoint).map_err(|e| anyhow::anyhow!("CBT_LLM_ENDPOINT: not a URL ({e})"))?;
+    let key = match (&settings.llm_api_key, &settings.llm_api_key_file) {
+        (Some(key), _) => Some(key.trim().to_owned()),
+        (None, Some(file)) => Some(
+            std::fs::read_to_string(file)
+                .with_context(|| format!("CBT_LLM_API_KEY_FILE: cannot read {}", file.display()))?
+                .trim()
+                .to_owned(),
+        ),
+        (None, None) => None,
+    };
+    let azure_header = match settings.llm_auth.as_str() {
+        "api-key" => true,
+        "bearer" => false,
+        _ => provider == ProviderKind::AzureOpenAi,
+    };
+    let credential = match key.filter(|k| !k.is_empty()) {
+        None => Credential::None,
+        Some(key) if azure_header => Credential::AzureApiKey(key),
+        Some(key) => Credential::Bearer(key),
+    };
+    let model = settings.llm_model.clone().unwrap_or_default();
+    let mut llm = LlmSettings::new(provider, endpoint, model, credential);
+    llm.api_version = settings.llm_api_version.clone();
+    llm.baa = settings.llm_baa;
+    let client =
+        OpenAiCompatible::new(llm).map_err(|e| anyhow::anyhow!("CBT_LLM_{}: {e}", e.field().to_uppercase()))?;
+    Ok(Some(Arc::new(client)))
+}
+
 /// The configured key provider: `local` (KEK files under `CBT_KEK_DIR`,
 /// generated on first use in local mode only) or `aws-kms`.
 pub async fn key_provider(settings: &Settings) -> anyhow::Result<Arc<dyn KeyProvider>> {
@@ -148,7 +191,7 @@ pub async fn application(
     let keys = key_provider(settings).await?;
     let files = file_store(settings)?;
     let app = App::new(
-        AppPorts { store, clock, mailer, keys, files },
+        AppPorts { store, clock, mailer, keys, files, llm: language_model(settings)? },
         AppKeys {
             audit: secrets.audit.expose(),
             links: secrets.jwt.expose(),
@@ -258,4 +301,65 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(provider: &str, endpoint: &str, auth: &str) -> anyhow::Result<Option<Arc<dyn cbt_ports::Llm>>> {
+        language_model(&Settings {
+            llm_provider: provider.into(),
+            llm_endpoint: Some(endpoint.into()),
+            llm_model: Some("notes".into()),
+            llm_auth: auth.into(),
+            llm_api_key: Some("sk-kept-out-of-logs".into()),
+            ..Settings::default()
+        })
+    }
+
+    #[test]
+    fn no_provider_no_model() {
+        assert!(language_model(&Settings::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_bad_endpoint_is_named() {
+        let err = model("openai", "http://10.0.0.9/v1", "auto").err().unwrap().to_string();
+        assert!(err.starts_with("CBT_LLM_ENDPOINT"), "{err}");
+        let err = model("openai", "not a url", "auto").err().unwrap().to_string();
+        assert!(err.starts_with("CBT_LLM_ENDPOINT"), "{err}");
+    }
+
+    /// Which header carries the key: Azure's `api-key` by default, a
+    /// bearer token when told so (an Entra token), and the reverse.
+    #[tokio::test]
+    async fn the_key_goes_in_the_header_the_provider_expects() {
+        use futures_util::StreamExt as _;
+        let fake = cbt_testkit::FakeLlm::start().await;
+        for (provider, auth, header) in [
+            ("azure-openai", "auto", "api-key"),
+            ("azure-openai", "bearer", "authorization"),
+            ("openai", "auto", "authorization"),
+            ("self-hosted", "api-key", "api-key"),
+        ] {
+            let endpoint = match provider {
+                "azure-openai" => fake.base_url().to_owned(),
+                _ => format!("{}/v1", fake.base_url()),
+            };
+            let llm = model(provider, &endpoint, auth).unwrap().unwrap();
+            let request = cbt_ports::ChatRequest {
+                messages: vec![cbt_ports::ChatMessage::new(cbt_ports::Role::User, "hello")],
+                schema: None,
+                max_tokens: 10,
+                temperature: 0.0,
+            };
+            let mut answer = llm.chat(request).await.unwrap();
+            while answer.next().await.is_some() {}
+            let sent = fake.requests().pop().unwrap();
+            let value = sent.header(header).unwrap_or_default();
+            assert!(value.ends_with("sk-kept-out-of-logs"), "{provider}/{auth}: {header} = {value:?}");
+            assert!(!format!("{:?}", llm.model()).contains("sk-kept"), "no key in Debug");
+        }
+    }
 }

@@ -198,6 +198,7 @@ macro_rules! conformance_suite {
             accounts::checklist_25_sessions_are_scoped_to_their_account,
             accounts::checklist_8_one_time_tokens_are_single_use,
             accounts::checklist_4_rate_buckets_persist,
+            accounts::consents_are_kept_per_account_and_the_latest_holds,
             data_keys::data_keys_one_per_account_rewrap_and_destroy,
             data_keys::rotation_batches_walk_every_key_once,
             clients::checklist_25_clients_are_scoped_to_their_account_and_versioned,
@@ -247,6 +248,45 @@ pub mod accounts {
 
     pub fn now() -> OffsetDateTime {
         cbt_domain::time::to_storage_precision(OffsetDateTime::now_utc())
+    }
+
+    /// Consents are added, never changed: the latest of a kind holds, each
+    /// account sees only its own, and one kind does not answer for another.
+    pub async fn consents_are_kept_per_account_and_the_latest_holds(store: Arc<dyn Store>) {
+        use cbt_ports::StoredConsent;
+        let owner = saved(&store, "consent-owner@example.org").await.id;
+        let other = saved(&store, "consent-other@example.org").await.id;
+        assert_eq!(store.latest_consent(owner, "ai_drafts").await.unwrap(), None);
+        let at = now();
+        let consent = |given: bool, at: OffsetDateTime| StoredConsent {
+            id: uuid::Uuid::now_v7(),
+            account: owner,
+            kind: "ai_drafts".into(),
+            given,
+            terms: "ai-drafts-v1".into(),
+            recorded_at: at,
+        };
+        let given = consent(true, at - Duration::minutes(5));
+        let withdrawn = consent(false, at);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_consent(&given).await.unwrap();
+        tx.insert_consent(&withdrawn).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.latest_consent(owner, "ai_drafts").await.unwrap(), Some(withdrawn.clone()));
+        assert_eq!(store.latest_consent(other, "ai_drafts").await.unwrap(), None, "another account's");
+        assert_eq!(store.latest_consent(owner, "transcription").await.unwrap(), None, "another kind");
+
+        // Given again in the same microsecond: the later row (by id) holds.
+        let again = consent(true, at);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_consent(&again).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.latest_consent(owner, "ai_drafts").await.unwrap(), Some(again));
+        // Rolled back: nothing recorded.
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_consent(&consent(false, at + Duration::seconds(1))).await.unwrap();
+        drop(tx);
+        assert!(store.latest_consent(owner, "ai_drafts").await.unwrap().unwrap().given);
     }
 
     pub fn account(email: &str) -> Account {

@@ -11,6 +11,7 @@
 mod accounts;
 mod client_links;
 mod clients;
+mod consents;
 mod data_keys;
 mod documents;
 mod records;
@@ -29,8 +30,8 @@ use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
     Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientLink,
-    StoredClientPage, StoredClientVersion, StoredDataKey, StoredInstrument, StoredNoteIndex, StoredRecord,
-    StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
+    StoredClientPage, StoredClientVersion, StoredConsent, StoredDataKey, StoredInstrument, StoredNoteIndex,
+    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
@@ -329,6 +330,10 @@ impl Store for PostgresStore {
 
     async fn schedules_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredSchedule>, StoreError> {
         schedules::schedules_of(&self.pool, account, client).await
+    }
+
+    async fn latest_consent(&self, account: AccountId, kind: &str) -> Result<Option<StoredConsent>, StoreError> {
+        consents::latest_consent(&self.pool, account, kind).await
     }
 
     async fn due_schedules(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<StoredSchedule>, StoreError> {
@@ -680,6 +685,10 @@ impl StoreTx for PostgresTx {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         client_links::revoke_link(&mut *self.tx, account, id, now).await
+    }
+
+    async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError> {
+        consents::insert_consent(&mut *self.tx, consent).await
     }
 
     async fn insert_schedule(&mut self, schedule: &StoredSchedule) -> Result<(), StoreError> {

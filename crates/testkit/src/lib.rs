@@ -32,6 +32,8 @@ use time::OffsetDateTime;
 
 pub use binary::RunningBinary;
 pub use browser::Browser;
+/// The fake OpenAI-compatible provider the language-model tests talk to.
+pub use cbt_llm::test_server::{FakeLlm, RecordedRequest as LlmRequest, Reply as LlmReply};
 pub use database::{Backend as DatabaseBackend, TestDatabase, dump_holds, postgres_required};
 
 /// A string that must never appear in logs, dumps or error pages.

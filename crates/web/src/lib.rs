@@ -23,6 +23,7 @@ mod client_pages;
 mod client_records;
 pub mod cookies;
 pub mod csrf;
+mod draft_pages;
 mod error;
 mod formulation_pages;
 mod google_pages;
@@ -217,6 +218,7 @@ pub fn router(
         .route("/account", get(account_pages::account))
         .route("/account/profile", post(account_pages::update_profile))
         .route("/account/practice", post(account_pages::update_practice))
+        .route("/account/ai-drafts", get(draft_pages::ai_drafts).post(draft_pages::set_consent))
         .route("/account/email", post(account_pages::change_email))
         .route("/account/verify/resend", post(account_pages::resend_verification))
         .route("/account/security", get(account_pages::security_settings))

@@ -182,6 +182,10 @@ vocabulary!(
         InstrumentUpdated => "instrument.update",
         InstrumentRead => "instrument.read",
         InstrumentsListed => "instrument.list",
+        /// The therapist let a language model draft from their records,
+        /// or withdrew that (target: the account).
+        AiDraftsConsentGiven => "consent.ai_drafts_give",
+        AiDraftsConsentWithdrawn => "consent.ai_drafts_withdraw",
     }
 );
 

@@ -25,6 +25,7 @@ mod accounts_checklist;
 mod accounts_google;
 mod accounts_mfa;
 mod accounts_tokens;
+mod ai_drafts;
 mod assessments;
 mod audit;
 mod browser;

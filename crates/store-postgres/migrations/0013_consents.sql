@@ -1,0 +1,13 @@
+-- Consents a therapist gives and withdraws (for now: letting a language
+-- model draft from their records). Rows are only ever added: the latest of
+-- a kind is what holds, the earlier ones are its history.
+CREATE TABLE consents (
+    id          UUID        PRIMARY KEY,
+    account_id  UUID        NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind        TEXT        NOT NULL,
+    given       BOOLEAN     NOT NULL,
+    terms       TEXT        NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE INDEX consents_by_account ON consents (account_id, kind, recorded_at);
