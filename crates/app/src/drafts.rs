@@ -3,14 +3,24 @@
 //! withdrawable). A model is called only when it is configured, marked by
 //! the operator as covered by a BAA, and the therapist has consented
 //! (checklist 36); otherwise drafting is rule-based and nothing leaves the
-//! server. (Drafting itself: `docs/design/ai-drafts.md`.)
+//! server. (Design: `docs/design/ai-drafts.md`.)
+//!
+//! Drafting a session note: the note is read (audited), its shorthand and
+//! transcript are the sources, and the draft comes back for the therapist
+//! to take sections from. Nothing is saved: what they take goes into the
+//! note's form, and only their own save writes it.
 
 use cbt_domain::account::Account;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
+use cbt_domain::ids::RecordId;
+use cbt_domain::record::ClinicalRecord;
+use cbt_domain::session_note::{SECTION_MAX, SessionNote};
 use cbt_domain::validation::FieldError;
+use cbt_drafting::{NoteDraft, NoteFormat, Source};
 use cbt_ports::{ModelInfo, StoredConsent};
 use time::OffsetDateTime;
 
+use crate::records::Record;
 use crate::{App, AppError};
 
 /// The consent's kind in the store.
@@ -108,5 +118,66 @@ impl App {
         self.audit(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// What the therapist gives a note draft to work from.
+#[derive(Default)]
+pub struct NoteDraftRequest {
+    /// Their shorthand: a few words a line, `S:`/`P:` labels if they like.
+    pub shorthand: String,
+    /// An excerpt of the session's transcript (`Client: …` lines); may be
+    /// empty.
+    pub transcript: String,
+}
+
+/// A drafted session note, beside the note as saved.
+pub struct DraftedNote {
+    pub note: Record<SessionNote>,
+    pub draft: NoteDraft,
+    /// What the draft's citations point into.
+    pub sources: Vec<Source>,
+    /// What made it (rule-based, for now, whatever is configured).
+    pub engine: DraftingEngine,
+}
+
+impl App {
+    /// Drafts one of the therapist's unsigned session notes from their
+    /// shorthand (and transcript), in the note's format.
+    pub async fn draft_session_note(
+        &self,
+        account: &Account,
+        id: RecordId,
+        request: NoteDraftRequest,
+        ctx: &RequestContext,
+    ) -> Result<DraftedNote, AppError> {
+        let me = Self::clinician(account)?;
+        let mut errors = cbt_domain::validation::FieldErrors::default();
+        if request.shorthand.trim().is_empty() {
+            errors.push(FieldError::new("shorthand", "Write your shorthand (a few words a line) to draft from."));
+        }
+        for (field, text) in [("shorthand", &request.shorthand), ("transcript", &request.transcript)] {
+            if text.len() > SECTION_MAX {
+                errors.push(FieldError::new(field, format!("Keep this under {SECTION_MAX} characters.")));
+            }
+        }
+        errors.into_result().map_err(AppError::Invalid)?;
+        let note = self.record::<SessionNote>(account, id, ctx).await?;
+        if note.signed_at.is_some() {
+            return Err(AppError::Locked);
+        }
+        let format = NoteFormat::parse(note.content.expose().body.format())
+            .ok_or_else(|| AppError::Internal("a note format the drafting rules do not know".into()))?;
+        let mut sources =
+            vec![Source { id: "shorthand".into(), label: "your shorthand".into(), text: request.shorthand }];
+        if !request.transcript.trim().is_empty() {
+            sources.push(Source { id: "transcript".into(), label: "the transcript".into(), text: request.transcript });
+        }
+        let draft = cbt_drafting::draft_session_note(format, &sources[0], sources.get(1));
+        let target = SessionNote::TARGET;
+        self.audit_read(me, AuditAction::NoteDrafted, target, Some(id.as_uuid()), ctx).await?;
+        // A model drafts here once drafting through one is built; until
+        // then the rules do, whatever is configured.
+        Ok(DraftedNote { note, draft, sources, engine: DraftingEngine::RuleBased })
     }
 }

@@ -1,19 +1,28 @@
 //! AI-assisted drafts, as the therapist sees them: what drafts are made
 //! with on this server, and their consent to let a language model draft
-//! (`/account/ai-drafts`).
+//! (`/account/ai-drafts`); a session note suggested from their shorthand
+//! (`/notes/{id}/draft`), shown beside the note's text, section by
+//! section, for them to take none, some or all of into the note's form.
+//! Nothing here saves the note: their own save does.
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use cbt_app::AppError;
-use cbt_app::drafts::{AiDraftsStatus, DraftingEngine};
+use cbt_app::drafts::{AiDraftsStatus, DraftedNote, DraftingEngine, NoteDraftRequest};
+use cbt_domain::ids::RecordId;
+use cbt_domain::session_note::SessionNote;
+use cbt_domain::validation::FieldErrors;
+use cbt_drafting::{Basis, DraftSentence, Source, unsupported};
 use serde::Deserialize;
 
 use crate::account_pages::{Errors, NoticeQuery, html};
 use crate::auth::{Ctx, SignedIn, Visitor};
 use crate::csrf::CsrfToken;
+use crate::error::id_or_404;
+use crate::note_pages::{NoteForm, form_page, section_label};
 use crate::pages::{Layout, when};
 use crate::{WebError, WebState};
 
@@ -106,4 +115,214 @@ pub async fn set_consent(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+// ---- a session note suggested from shorthand --------------------------------
+
+/// What the therapist typed to draft from: kept on every page of the flow,
+/// so going back or a refusal never loses it.
+#[derive(Deserialize, Default)]
+pub struct ShorthandInput {
+    #[serde(default)]
+    shorthand: String,
+    #[serde(default)]
+    transcript: String,
+    /// `edit`: back to the shorthand form with the text kept.
+    #[serde(default)]
+    action: String,
+}
+
+#[derive(Template)]
+#[template(path = "note_draft_sources.html")]
+struct SourcesPage {
+    layout: Layout,
+    note_id: String,
+    shorthand: String,
+    transcript: String,
+    errors: Errors,
+}
+
+fn sources_page(
+    layout: Layout,
+    id: RecordId,
+    input: ShorthandInput,
+    code: StatusCode,
+    errors: FieldErrors,
+) -> Response {
+    let page = SourcesPage {
+        layout,
+        note_id: id.to_string(),
+        shorthand: input.shorthand,
+        transcript: input.transcript,
+        errors: errors.into(),
+    };
+    html(code, page)
+}
+
+/// The form for the shorthand (the note must be the therapist's and
+/// unsigned).
+pub async fn note_draft_form(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let id: RecordId = id_or_404(&id)?;
+    let note = state.app.record::<SessionNote>(&current.account, id, &ctx).await?;
+    if note.signed_at.is_some() {
+        return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
+    }
+    let layout = Layout::for_visitor("clients", &visitor, &csrf);
+    Ok(sources_page(layout, id, ShorthandInput::default(), StatusCode::OK, FieldErrors::default()))
+}
+
+/// One sentence of a suggestion as the page shows it.
+struct ShownSentence {
+    text: String,
+    /// Where it comes from ("Your shorthand").
+    source: String,
+    /// The words it rests on, when the sentence is not just them.
+    quote: Option<String>,
+    /// Not what its source says (checked, whatever wrote it).
+    unsupported: bool,
+}
+
+struct ShownSection {
+    name: &'static str,
+    label: &'static str,
+    current: String,
+    sentences: Vec<ShownSentence>,
+    /// The suggestion as the field would hold it.
+    suggested: String,
+}
+
+#[derive(Template)]
+#[template(path = "note_draft.html")]
+struct DraftPage {
+    layout: Layout,
+    note_id: String,
+    version: i64,
+    rule_based: bool,
+    sections: Vec<ShownSection>,
+    unplaced: Vec<ShownSentence>,
+    shorthand: String,
+    transcript: String,
+}
+
+fn shown(sentence: &DraftSentence, sources: &[Source]) -> ShownSentence {
+    let source = sources.iter().find(|s| s.id == sentence.citation.source);
+    let words = source.and_then(|s| s.text.get(sentence.citation.start..sentence.citation.end));
+    ShownSentence {
+        text: sentence.text.clone(),
+        source: source.map_or_else(|| "an unknown source".to_owned(), |s| s.label.clone()),
+        quote: (sentence.basis != Basis::Quoted).then(|| words.unwrap_or_default().to_owned()),
+        unsupported: unsupported(sentence, sources).is_some(),
+    }
+}
+
+fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Response {
+    let mut current = NoteForm::from_note(drafted.note.content.expose(), drafted.note.version);
+    let sources = &drafted.sources;
+    let sections = drafted
+        .draft
+        .sections
+        .iter()
+        .map(|section| ShownSection {
+            name: section.name,
+            label: section_label(section.name),
+            current: current.section_mut(section.name).clone(),
+            sentences: section.sentences.iter().map(|s| shown(s, sources)).collect(),
+            suggested: section.text(),
+        })
+        .collect();
+    let page = DraftPage {
+        layout,
+        note_id: drafted.note.id.to_string(),
+        version: drafted.note.version,
+        rule_based: !matches!(drafted.engine, DraftingEngine::Model(_)),
+        sections,
+        unplaced: drafted.draft.unplaced.iter().map(|s| shown(s, sources)).collect(),
+        shorthand: input.shorthand,
+        transcript: input.transcript,
+    };
+    html(StatusCode::OK, page)
+}
+
+/// Drafts the note from the shorthand and shows the suggestion beside it.
+pub async fn draft_note(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Form(input): Form<ShorthandInput>,
+) -> Result<Response, WebError> {
+    let id: RecordId = id_or_404(&id)?;
+    let layout = Layout::for_visitor("clients", &visitor, &csrf);
+    if input.action == "edit" {
+        return Ok(sources_page(layout, id, input, StatusCode::OK, FieldErrors::default()));
+    }
+    let request = NoteDraftRequest { shorthand: input.shorthand.clone(), transcript: input.transcript.clone() };
+    match state.app.draft_session_note(&current.account, id, request, &ctx).await {
+        Ok(drafted) => Ok(draft_page(layout, drafted, input)),
+        Err(AppError::Invalid(errors)) => Ok(sources_page(layout, id, input, StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        Err(AppError::Locked) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the therapist took from a suggestion: per section `take_<name>`
+/// (`keep`, `replace` or `add`) and the suggested text `suggested_<name>`.
+#[derive(Deserialize)]
+pub struct TakeInput {
+    version: i64,
+    #[serde(flatten)]
+    fields: std::collections::HashMap<String, String>,
+}
+
+/// Puts the sections taken into the note's form — not saved: the form
+/// says so, and the therapist saves (or not) as ever. The version is the
+/// one the suggestion was made against, so a save made elsewhere since is
+/// caught when they save.
+pub async fn take_draft(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Form(input): Form<TakeInput>,
+) -> Result<Response, WebError> {
+    let id: RecordId = id_or_404(&id)?;
+    let note = state.app.record::<SessionNote>(&current.account, id, &ctx).await?;
+    if note.signed_at.is_some() {
+        return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
+    }
+    let mut form = NoteForm::from_note(note.content.expose(), input.version);
+    let mut taken = 0;
+    for (name, _) in note.content.expose().body.sections() {
+        let suggested = input.fields.get(&format!("suggested_{name}")).map(String::as_str).unwrap_or_default();
+        let field = form.section_mut(name);
+        match input.fields.get(&format!("take_{name}")).map(String::as_str) {
+            Some("replace") if !suggested.is_empty() => *field = suggested.to_owned(),
+            Some("add") if !suggested.is_empty() => {
+                if !field.trim().is_empty() {
+                    field.push('\n');
+                }
+                field.push_str(suggested);
+            }
+            _ => continue,
+        }
+        taken += 1;
+    }
+    let notice = if taken == 0 {
+        "Nothing was taken from the suggestion: the note is as it was."
+    } else {
+        "The sections you chose are in the form below. Nothing is saved until you save."
+    };
+    let client = note.client.to_string();
+    Ok(form_page(&visitor, &csrf, (client, Some(id)), form, StatusCode::OK, FieldErrors::default(), Some(notice)))
 }

@@ -172,6 +172,8 @@ pub fn router(
         .route("/clients/{id}/notes/new", get(note_pages::new_form))
         .route("/notes/{id}", get(note_pages::show).post(note_pages::save))
         .route("/notes/{id}/edit", get(note_pages::edit_form))
+        .route("/notes/{id}/draft", get(draft_pages::note_draft_form).post(draft_pages::draft_note))
+        .route("/notes/{id}/draft/take", post(draft_pages::take_draft))
         .route("/notes/{id}/sign", post(note_pages::sign))
         .route("/notes/{id}/addenda", post(note_pages::add_addendum))
         .route("/notes/{id}/private", get(note_pages::private_form).post(note_pages::save_private))

@@ -31,7 +31,7 @@ const ATTENDANCE: [(&str, &str); 4] = [
     ("cancelled_by_therapist", "Cancelled by therapist"),
 ];
 
-fn section_label(name: &str) -> &'static str {
+pub(crate) fn section_label(name: &str) -> &'static str {
     match name {
         "subjective" => "Subjective",
         "objective" => "Objective",
@@ -98,7 +98,7 @@ pub struct Section {
 }
 
 impl NoteForm {
-    fn from_note(n: &SessionNote, version: i64) -> Self {
+    pub(crate) fn from_note(n: &SessionNote, version: i64) -> Self {
         let mut form = NoteForm {
             format: n.body.format().to_owned(),
             date: n.date.format(ISO_DATE).unwrap_or_default(),
@@ -115,7 +115,7 @@ impl NoteForm {
         form
     }
 
-    fn section_mut(&mut self, name: &str) -> &mut String {
+    pub(crate) fn section_mut(&mut self, name: &str) -> &mut String {
         match name {
             "subjective" => &mut self.subjective,
             "objective" => &mut self.objective,
@@ -203,9 +203,9 @@ struct FormPage {
 }
 
 /// The client a form is for, and the note when it is a draft already.
-type FormOf = (String, Option<RecordId>);
+pub(crate) type FormOf = (String, Option<RecordId>);
 
-fn form_page(
+pub(crate) fn form_page(
     visitor: &Visitor,
     csrf: &CsrfToken,
     (client, note): FormOf,

@@ -111,6 +111,9 @@ vocabulary!(
         NoteUpdated => "note.update",
         NoteSigned => "note.sign",
         NoteAddendumAdded => "note.addendum",
+        /// A draft of a session note was made for the therapist (target:
+        /// the note). Nothing is saved by it.
+        NoteDrafted => "note.draft",
         NotesListed => "note.list",
         NoteHistoryRead => "note.history",
         /// The private psychotherapy note of a session was opened or saved

@@ -2,6 +2,7 @@
 //! therapist's recorded consent (checklist 36).
 
 use cbt_testkit::{FakeLlm, TestApp, TestDatabase};
+use serde_json::{Value, json};
 
 /// The app with the fake provider configured as a self-hosted model,
 /// covered by a BAA or not.
@@ -87,7 +88,158 @@ async fn consent_is_recorded_audited_and_withdrawn(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// A therapist with a client and a SOAP note whose plan already says
+/// something: (pages, token, note id).
+async fn therapist_with_note(app: &TestApp, email: &str) -> (reqwest::Client, String, String) {
+    let web = app.verified_account(email).await;
+    let token = app.create_access_token(&web, "tests", "30").await;
+    let post = |path: String, body: Value| {
+        let request = reqwest::Client::new().post(app.url(&path)).bearer_auth(&token).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned() }
+    };
+    let client = post("/api/v1/clients".into(), json!({"full_name": "Robin Drafted"})).await;
+    let body =
+        json!({"format": "soap", "subjective": "", "objective": "", "assessment": "", "plan": "Review sleep diary."});
+    let note = post(format!("/api/v1/clients/{client}/notes"), json!({"date": "2026-11-20", "body": body})).await;
+    (web, token, note)
+}
+
+const SHORTHAND: &str = "Pt reports poor sleep x2 wks, denies SI.\nIntroduced TR for ANTs about work.\n\
+    HW: TR daily\nDog's name is Biscuit.";
+
+/// The values of the hidden `suggested_*` fields and the checked choices
+/// on the suggestion page, as the browser would send them.
+fn take_form(html: &str, choices: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut form = Vec::new();
+    for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
+        let name = part.split('"').next().unwrap();
+        if name.starts_with("suggested_") || name == "version" {
+            let value = part.split("value=\"").nth(1).unwrap().split('"').next().unwrap();
+            form.push((name.to_owned(), html_unescape(value)));
+        }
+    }
+    for (section, choice) in choices {
+        form.push((format!("take_{section}"), (*choice).to_owned()));
+    }
+    form
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&#10;", "\n")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+async fn a_note_is_suggested_from_shorthand_and_taken_in_part(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let (web, token, note) = therapist_with_note(&app, "drafter@example.org").await;
+    let page = format!("/notes/{note}/draft");
+
+    // Nothing typed: the field is named, nothing drafted.
+    let r = app.submit(&web, &page, &page, &[("shorthand", "   "), ("transcript", "Client: I feel stuck.")]).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"shorthand-error\""), "the shorthand is named");
+    assert!(html.contains("Client: I feel stuck."), "what was typed is kept");
+
+    let r = app
+        .submit(&web, &page, &page, &[("shorthand", SHORTHAND), ("transcript", "Client: I feel stuck at work.")])
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Rule-based suggestion, not AI."));
+    assert!(html.contains("Client reports poor sleep x2 weeks, denies suicidal ideation."), "{html}");
+    assert!(
+        html.contains("The client said: “I feel stuck at work.”")
+            || html.contains("The client said: &quot;I feel stuck at work.&quot;")
+            || html.contains("The client said: &#34;I feel stuck at work.&#34;"),
+        "{html}"
+    );
+    assert!(html.contains("Review sleep diary."), "the note's text beside it");
+    assert!(
+        html.contains("Dog&#x27;s name is Biscuit.")
+            || html.contains("Dog&#39;s name is Biscuit.")
+            || html.contains("Dog's name is Biscuit."),
+        "unplaced, shown"
+    );
+    assert!(!html.contains("Not what its source says"), "every line is supported");
+
+    // Nothing is saved by drafting.
+    let saved: Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/notes/{note}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["version"], 1);
+
+    // Take the subjective, add to the plan, keep the rest.
+    let form = take_form(&html, &[("subjective", "replace"), ("objective", "keep"), ("plan", "add")]);
+    let mut fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let csrf = html.split("name=\"csrf_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    fields.push(("csrf_token", &csrf));
+    let r = web.post(app.url(&format!("/notes/{note}/draft/take"))).form(&fields).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let form_html = r.text().await.unwrap();
+    assert!(form_html.contains("Nothing is saved until you save."));
+    let subjective = form_html.split("name=\"subjective\"").nth(1).unwrap().split("</textarea>").next().unwrap();
+    assert!(subjective.contains("Client reports poor sleep"), "{subjective}");
+    assert!(subjective.contains("I feel stuck at work."));
+    let objective = form_html.split("name=\"objective\"").nth(1).unwrap().split("</textarea>").next().unwrap();
+    assert!(!objective.contains("thought record"), "kept as it was: {objective}");
+    let plan = form_html.split("name=\"plan\"").nth(1).unwrap().split("</textarea>").next().unwrap();
+    assert!(plan.contains("Review sleep diary.\nthought record daily"), "added below: {plan}");
+    let saved: Value = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/notes/{note}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["version"], 1, "still nothing saved");
+    assert_eq!(saved["content"]["body"]["plan"], "Review sleep diary.");
+
+    let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
+    assert_eq!(audit_count(&events, "note.draft"), 1, "the draft is audited (the refused one is not)");
+    app.stop().await;
+}
+
+async fn another_therapists_note_cannot_be_drafted(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let app = TestApp::spawn(db).await;
+    let (_, _, note) = therapist_with_note(&app, "owner-drafts@example.org").await;
+    let stranger = app.verified_account("stranger-drafts@example.org").await;
+    let r = stranger.get(app.url(&format!("/notes/{note}/draft"))).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let own = "/clients";
+    let r = app.submit(&stranger, own, &format!("/notes/{note}/draft"), &[("shorthand", SHORTHAND)]).await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .submit(
+            &stranger,
+            own,
+            &format!("/notes/{note}/draft/take"),
+            &[("version", "1"), ("take_plan", "replace"), ("suggested_plan", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
 on_both_backends! {
+    a_session_note_is_suggested_from_shorthand_and_taken_section_by_section => a_note_is_suggested_from_shorthand_and_taken_in_part;
+    checklist_25_another_therapists_note_cannot_be_drafted => another_therapists_note_cannot_be_drafted;
     checklist_36_with_nothing_configured_drafts_are_rule_based => nothing_configured_drafts_by_rules;
     checklist_36_a_model_without_a_baa_is_never_called_or_consented_to => a_model_without_a_baa_is_never_called;
     checklist_36_ai_drafts_consent_is_recorded_audited_and_withdrawn => consent_is_recorded_audited_and_withdrawn;

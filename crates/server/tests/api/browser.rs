@@ -694,3 +694,73 @@ async fn shot(b: &Browser, name: &str) {
         b.screenshot(&std::path::Path::new(&dir).join(name)).await;
     }
 }
+
+/// Rule-based drafting, as the therapist uses it: shorthand in, the
+/// suggestion beside the note, two sections taken, one edited, then saved
+/// and signed by the therapist. Nothing is saved before they save.
+#[tokio::test]
+async fn a_session_note_is_suggested_from_shorthand_and_taken_section_by_section() {
+    let Some(browser) = Browser::launch().await else { return };
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let c = &browser.client;
+    sign_up_verify_and_sign_in(c, &app, "dana.draft@example.org").await;
+    c.goto(&app.url("/clients/new")).await.unwrap();
+    fill(c, "full_name", "Kit Sample").await;
+    press(c, "/clients").await;
+    expect_heading(c, "Kit Sample").await;
+    c.find(Locator::LinkText("New session note")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "New session note").await;
+    fill(c, "plan", "Review the sleep diary.").await;
+    press(c, &format!("/clients/{}/notes", client_id(c).await)).await;
+    expect_heading(c, "Session note draft").await;
+    let note = path_id(c, "/notes/").await;
+
+    c.find(Locator::LinkText("Suggest from shorthand")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Suggest a note from your shorthand").await;
+    fill(c, "shorthand", "Pt reports poor sleep x2 wks, denies SI.\nIntroduced TR for ANTs about work.\nHW: TR daily")
+        .await;
+    fill(c, "transcript", "Client: I feel like I'm failing at work.").await;
+    press(c, &format!("/notes/{note}/draft")).await;
+    expect_heading(c, "Suggested note").await;
+    wait_for_text(c, "main .notice", "Rule-based suggestion, not AI.").await;
+    let suggested = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(suggested.contains("Client reports poor sleep x2 weeks, denies suicidal ideation."), "{suggested}");
+    assert!(suggested.contains("From your shorthand: “Pt reports poor sleep x2 wks, denies SI.”"), "{suggested}");
+    shot(&browser, "note-suggested.png").await;
+    // On a tablet in portrait, the two columns fit.
+    c.set_window_size(768, 1024).await.unwrap();
+    let fits = c.execute("return document.documentElement.scrollWidth <= window.innerWidth;", vec![]).await.unwrap();
+    assert_eq!(fits, serde_json::Value::Bool(true), "the suggestion is wider than a tablet");
+    shot(&browser, "note-suggested-tablet.png").await;
+    c.set_window_size(1280, 900).await.unwrap();
+
+    // Subjective: the suggestion (chosen by default, the note's was empty);
+    // objective: kept empty; plan: added below the note's own.
+    c.find(Locator::Css("input[name=take_objective][value=keep]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("input[name=take_plan][value=add]")).await.unwrap().click().await.unwrap();
+    press(c, &format!("/notes/{note}/draft/take")).await;
+    expect_heading(c, "Session note draft").await;
+    wait_for_text(c, "main .notice", "Nothing is saved until you save.").await;
+    let value = |id: &'static str| async move {
+        c.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+    };
+    assert!(value("subjective").await.starts_with("Client reports poor sleep"));
+    assert!(value("subjective").await.contains("The client said: \"I feel like I'm failing at work.\""));
+    assert_eq!(value("objective").await, "");
+    assert_eq!(value("plan").await, "Review the sleep diary.\nthought record daily");
+    // The therapist's own edit, then their save.
+    fill(c, "plan", "Review the sleep diary.\nThought record daily, at the moment of low mood.").await;
+    press(c, &format!("/notes/{note}")).await;
+    wait_for_text(c, "main .notice", "Draft saved").await;
+    press_confirmed(c, &format!("/notes/{note}/sign"), "locked").await;
+    wait_for_text(c, "main .notice", "Signed").await;
+    let signed = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
+    assert!(signed.contains("at the moment of low mood") && signed.contains("denies suicidal ideation"), "{signed}");
+
+    let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.fields.action == "note.draft").count(), 1);
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await;
+    app.stop().await;
+}
