@@ -14,10 +14,14 @@
 //! - `note.rs`: session-note drafts (SOAP, DAP, BIRP, free text).
 //! - `shorthand.rs`: cutting shorthand into sentences, section labels,
 //!   abbreviations.
+//! - `deidentify.rs`: placeholders for what identifies anyone, before a
+//!   language model sees a text, and putting them back after.
 
+mod deidentify;
 mod note;
 mod shorthand;
 
+pub use deidentify::{Identifiers, Placeholders, deidentify};
 pub use note::{DraftSection, NoteDraft, NoteFormat, draft_session_note};
 pub use shorthand::expand_abbreviations;
 
