@@ -16,12 +16,16 @@
 //!   abbreviations.
 //! - `deidentify.rs`: placeholders for what identifies anyone, before a
 //!   language model sees a text, and putting them back after.
+//! - `model.rs`: what a language model is asked for a note (the versioned
+//!   prompt in `prompts/`, the answer's JSON schema) and reading its answer.
 
 mod deidentify;
+mod model;
 mod note;
 mod shorthand;
 
 pub use deidentify::{Identifiers, Placeholders, deidentify};
+pub use model::{AnswerProblem, NOTE_PROMPT, NOTE_PROMPT_VERSION, note_request, note_schema, read_note_answer};
 pub use note::{DraftSection, NoteDraft, NoteFormat, draft_session_note};
 pub use shorthand::expand_abbreviations;
 
@@ -65,6 +69,9 @@ pub enum Basis {
     Expanded,
     /// A fixed phrase; `{}` stands for the cited words, as written.
     Template(&'static str),
+    /// A language model's sentence: supported when the words it cites
+    /// stand in its source as cited (the sentence itself is the model's).
+    Paraphrase,
 }
 
 /// One sentence of a draft, with what it rests on.
@@ -107,6 +114,7 @@ pub fn unsupported(sentence: &DraftSentence, sources: &[Source]) -> Option<Unsup
         return Some(Unsupported::OutsideSource);
     };
     let again = match sentence.basis {
+        Basis::Paraphrase => return None,
         Basis::Quoted => words.to_owned(),
         Basis::Expanded => expand_abbreviations(words),
         Basis::Template(template) => template.replacen("{}", words, 1),
