@@ -135,6 +135,29 @@ pub struct StoredConsent {
     pub recorded_at: OffsetDateTime,
 }
 
+/// One call to a language model, as metadata: never a prompt or an answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredAiCall {
+    pub id: uuid::Uuid,
+    pub account: AccountId,
+    /// What it drafted, e.g. `session_note`.
+    pub purpose: String,
+    pub provider: String,
+    pub model: String,
+    pub prompt_version: String,
+    pub prompt_tokens: i32,
+    pub completion_tokens: i32,
+    /// 2 when the first answer was malformed and it was asked again.
+    pub attempts: i32,
+    /// Until the first piece of the answer arrived, when one did.
+    pub first_token_ms: Option<i32>,
+    pub latency_ms: i32,
+    /// `success`, `malformed`, `timed_out`, `rate_limited`, `refused`,
+    /// `unavailable`.
+    pub outcome: String,
+    pub called_at: OffsetDateTime,
+}
+
 /// A recurring questionnaire as stored: what is sent sealed, when in the
 /// clear (the job runner finds due ones without a key).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -384,6 +407,18 @@ pub trait Store: Send + Sync + 'static {
     /// first (stopped ones too).
     async fn schedules_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredSchedule>, StoreError>;
 
+    /// Tokens the account's model calls used since `since` (prompt and
+    /// answer), for its monthly budget.
+    async fn ai_tokens_since(&self, account: AccountId, since: OffsetDateTime) -> Result<i64, StoreError>;
+
+    /// The account's model calls since `since`, newest first (at most `limit`).
+    async fn ai_calls_since(
+        &self,
+        account: AccountId,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<StoredAiCall>, StoreError>;
+
     /// The account's latest consent of a kind (given or withdrawn), if any.
     async fn latest_consent(&self, account: AccountId, kind: &str) -> Result<Option<StoredConsent>, StoreError>;
 
@@ -563,6 +598,9 @@ pub trait StoreTx: Send {
     /// A new schedule for one of the account's clients (`Corrupt` when the
     /// client is not the account's).
     async fn insert_schedule(&mut self, schedule: &StoredSchedule) -> Result<(), StoreError>;
+
+    /// Records a call to a language model (metadata only).
+    async fn insert_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError>;
 
     /// Adds a consent given or withdrawn (nothing earlier is changed).
     async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError>;

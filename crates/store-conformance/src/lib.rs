@@ -199,6 +199,7 @@ macro_rules! conformance_suite {
             accounts::checklist_8_one_time_tokens_are_single_use,
             accounts::checklist_4_rate_buckets_persist,
             accounts::consents_are_kept_per_account_and_the_latest_holds,
+            accounts::ai_calls_are_kept_per_account_and_summed_by_month,
             data_keys::data_keys_one_per_account_rewrap_and_destroy,
             data_keys::rotation_batches_walk_every_key_once,
             clients::checklist_25_clients_are_scoped_to_their_account_and_versioned,
@@ -248,6 +249,47 @@ pub mod accounts {
 
     pub fn now() -> OffsetDateTime {
         cbt_domain::time::to_storage_precision(OffsetDateTime::now_utc())
+    }
+
+    /// Calls to a model are metadata rows per account: listed newest
+    /// first, their tokens summed from a moment on, another account's never.
+    pub async fn ai_calls_are_kept_per_account_and_summed_by_month(store: Arc<dyn Store>) {
+        use cbt_ports::StoredAiCall;
+        let owner = saved(&store, "ai-owner@example.org").await.id;
+        let other = saved(&store, "ai-other@example.org").await.id;
+        let at = now();
+        let call = |account, tokens: i32, called_at: OffsetDateTime| StoredAiCall {
+            id: uuid::Uuid::now_v7(),
+            account,
+            purpose: "session_note".into(),
+            provider: "azure-openai".into(),
+            model: "notes-gpt".into(),
+            prompt_version: "session-note-v1".into(),
+            prompt_tokens: tokens,
+            completion_tokens: 10,
+            attempts: 1,
+            first_token_ms: Some(120),
+            latency_ms: 900,
+            outcome: "success".into(),
+            called_at,
+        };
+        let last_month = call(owner, 1000, at - Duration::days(40));
+        let recent = call(owner, 200, at - Duration::days(2));
+        let today = StoredAiCall { first_token_ms: None, outcome: "timed_out".into(), ..call(owner, 50, at) };
+        let theirs = call(other, 5000, at);
+        let mut tx = store.begin().await.unwrap();
+        for c in [&last_month, &recent, &today, &theirs] {
+            tx.insert_ai_call(c).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        let month = at - Duration::days(30);
+        assert_eq!(store.ai_tokens_since(owner, month).await.unwrap(), 200 + 10 + 50 + 10);
+        assert_eq!(store.ai_tokens_since(other, month).await.unwrap(), 5010);
+        let listed = store.ai_calls_since(owner, month, 10).await.unwrap();
+        assert_eq!(listed, vec![today, recent], "newest first, this account's, this month's");
+        assert_eq!(store.ai_calls_since(owner, month, 1).await.unwrap().len(), 1);
+        let fresh = saved(&store, "ai-none@example.org").await.id;
+        assert_eq!(store.ai_tokens_since(fresh, month).await.unwrap(), 0);
     }
 
     /// Consents are added, never changed: the latest of a kind holds, each

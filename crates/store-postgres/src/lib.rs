@@ -9,6 +9,7 @@
 //! the audit table refuses UPDATE, DELETE and TRUNCATE.
 
 mod accounts;
+mod ai_calls;
 mod client_links;
 mod clients;
 mod consents;
@@ -29,7 +30,7 @@ use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId, ScheduleId
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredClient, StoredClientLink,
+    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall, StoredClient, StoredClientLink,
     StoredClientPage, StoredClientVersion, StoredConsent, StoredDataKey, StoredInstrument, StoredNoteIndex,
     StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
 };
@@ -330,6 +331,19 @@ impl Store for PostgresStore {
 
     async fn schedules_of(&self, account: AccountId, client: ClientId) -> Result<Vec<StoredSchedule>, StoreError> {
         schedules::schedules_of(&self.pool, account, client).await
+    }
+
+    async fn ai_tokens_since(&self, account: AccountId, since: OffsetDateTime) -> Result<i64, StoreError> {
+        ai_calls::ai_tokens_since(&self.pool, account, since).await
+    }
+
+    async fn ai_calls_since(
+        &self,
+        account: AccountId,
+        since: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<StoredAiCall>, StoreError> {
+        ai_calls::ai_calls_since(&self.pool, account, since, limit).await
     }
 
     async fn latest_consent(&self, account: AccountId, kind: &str) -> Result<Option<StoredConsent>, StoreError> {
@@ -685,6 +699,10 @@ impl StoreTx for PostgresTx {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         client_links::revoke_link(&mut *self.tx, account, id, now).await
+    }
+
+    async fn insert_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError> {
+        ai_calls::insert_ai_call(&mut *self.tx, call).await
     }
 
     async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError> {
