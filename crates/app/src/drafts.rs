@@ -10,14 +10,18 @@
 //! to take sections from. Nothing is saved: what they take goes into the
 //! note's form, and only their own save writes it.
 
+use cbt_domain::AccountId;
 use cbt_domain::account::Account;
 use cbt_domain::audit::{Actor, AuditAction, AuditOutcome, AuditTarget, RequestContext, TargetKind};
 use cbt_domain::ids::RecordId;
 use cbt_domain::record::ClinicalRecord;
 use cbt_domain::session_note::{SECTION_MAX, SessionNote};
 use cbt_domain::validation::FieldError;
-use cbt_drafting::{NoteDraft, NoteFormat, Source};
-use cbt_ports::{ModelInfo, StoredConsent};
+use cbt_drafting::{Identifiers, NoteDraft, NoteFormat, Placeholders, Source};
+use cbt_ports::{
+    AnswerSchema, ChatEvent, ChatMessage, ChatRequest, FinishReason, Llm, LlmError, ModelInfo, Role, StoredAiCall,
+    StoredConsent, TokenUsage,
+};
 use time::OffsetDateTime;
 
 use crate::records::Record;
@@ -124,6 +128,9 @@ impl App {
 /// What the therapist gives a note draft to work from.
 #[derive(Default)]
 pub struct NoteDraftRequest {
+    /// Ask the language model (allowed, covered by a BAA, consented to)
+    /// rather than the rules.
+    pub with_model: bool,
     /// Their shorthand: a few words a line, `S:`/`P:` labels if they like.
     pub shorthand: String,
     /// An excerpt of the session's transcript (`Client: …` lines); may be
@@ -135,8 +142,11 @@ pub struct NoteDraftRequest {
 pub struct DraftedNote {
     pub note: Record<SessionNote>,
     pub draft: NoteDraft,
-    /// What the draft's citations point into.
+    /// What the draft's citations point into (as the model saw them:
+    /// de-identified, when a model drafted).
     pub sources: Vec<Source>,
+    /// Puts back what de-identification hid (empty for rule-based drafts).
+    pub placeholders: Placeholders,
     /// What made it (rule-based, for now, whatever is configured).
     pub engine: DraftingEngine,
 }
@@ -173,11 +183,221 @@ impl App {
         if !request.transcript.trim().is_empty() {
             sources.push(Source { id: "transcript".into(), label: "the transcript".into(), text: request.transcript });
         }
-        let draft = cbt_drafting::draft_session_note(format, &sources[0], sources.get(1));
-        let target = SessionNote::TARGET;
-        self.audit_read(me, AuditAction::NoteDrafted, target, Some(id.as_uuid()), ctx).await?;
-        // A model drafts here once drafting through one is built; until
-        // then the rules do, whatever is configured.
-        Ok(DraftedNote { note, draft, sources, engine: DraftingEngine::RuleBased })
+        self.audit_read(me, AuditAction::NoteDrafted, SessionNote::TARGET, Some(id.as_uuid()), ctx).await?;
+        if !request.with_model {
+            let draft = cbt_drafting::draft_session_note(format, &sources[0], sources.get(1));
+            let placeholders = Placeholders::default();
+            return Ok(DraftedNote { note, draft, sources, placeholders, engine: DraftingEngine::RuleBased });
+        }
+        let status = self.ai_drafts_status(account).await?;
+        let (Some(llm), true) = (self.llm.clone(), status.model_may_draft()) else {
+            let message = "AI drafts are not allowed for your account: allow them on the AI drafts page first.";
+            return Err(AppError::Invalid(FieldError::new("model", message).into()));
+        };
+        self.within_budget(me).await?;
+        let stored_client = self.store.client(me, note.client).await?.ok_or(AppError::NotFound)?;
+        let client = self.open_client(stored_client).await?;
+        let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
+        let (hidden, placeholders) = cbt_drafting::deidentify(&texts, &identifiers(client.details.expose()));
+        let sent: Vec<Source> = sources.iter().zip(hidden).map(|(s, text)| Source { text, ..s.clone() }).collect();
+        let ids: Vec<&str> = sent.iter().map(|s| s.id.as_str()).collect();
+        let schema = AnswerSchema { name: "session_note".into(), schema: cbt_drafting::note_schema(format, &ids) };
+        let mut messages = vec![
+            ChatMessage::new(Role::System, cbt_drafting::NOTE_PROMPT),
+            ChatMessage::new(Role::User, cbt_drafting::note_request(format, &sent)),
+        ];
+        let mut call = ModelCall::new(llm.model(), "session_note", cbt_drafting::NOTE_PROMPT_VERSION);
+        loop {
+            call.attempts += 1;
+            let request = ChatRequest {
+                messages: messages.clone(),
+                schema: Some(schema.clone()),
+                max_tokens: 2_000,
+                temperature: 0.0,
+            };
+            let answer = match answer_of(llm.as_ref(), request, &mut call).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    call.outcome = outcome_of(&e);
+                    self.record_model_call(me, &call, ctx).await?;
+                    return Err(AppError::ModelUnavailable(said_to_therapist(&e)));
+                }
+            };
+            match cbt_drafting::read_note_answer(format, &answer, &sent, |t| placeholders.restore(t)) {
+                Ok(draft) => {
+                    call.outcome = "success";
+                    self.record_model_call(me, &call, ctx).await?;
+                    let engine = DraftingEngine::Model(llm.model().clone());
+                    return Ok(DraftedNote { note, draft, sources: sent, placeholders, engine });
+                }
+                // One more try, told what was wrong (never what it said).
+                Err(problem) if call.attempts < 2 => {
+                    messages.push(ChatMessage::new(Role::Assistant, answer));
+                    messages.push(ChatMessage::new(
+                        Role::User,
+                        format!("That answer could not be used: {problem}. Answer again with JSON only, in the required shape."),
+                    ));
+                }
+                Err(_) => {
+                    call.outcome = "malformed";
+                    self.record_model_call(me, &call, ctx).await?;
+                    return Err(AppError::ModelUnavailable(
+                        "The AI's answer could not be used, twice. Your shorthand is kept: try again, or use the rule-based suggestion.".into(),
+                    ));
+                }
+            }
+        }
     }
+
+    /// Refuses a call that would go over the account's monthly tokens.
+    async fn within_budget(&self, me: AccountId) -> Result<(), AppError> {
+        let since = self.now() - time::Duration::days(30);
+        let used = self.store.ai_tokens_since(me, since).await?;
+        if used >= self.settings.ai_tokens_per_month {
+            return Err(AppError::ModelUnavailable(
+                "Your AI drafts for this month are used up (the monthly token budget). Rule-based suggestions still work.".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the call's metadata and its audit event, in one transaction.
+    async fn record_model_call(&self, me: AccountId, call: &ModelCall, ctx: &RequestContext) -> Result<(), AppError> {
+        let stored = call.stored(me, self.now());
+        let outcome = if call.outcome == "success" { AuditOutcome::Success } else { AuditOutcome::Failure };
+        let event = self.event(
+            Actor::Account(me),
+            AuditAction::AiCalled,
+            AuditTarget::new(TargetKind::AiCall, stored.id),
+            outcome,
+            ctx,
+        );
+        let mut tx = self.store.begin().await?;
+        tx.insert_ai_call(&stored).await?;
+        self.audit(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// What is known to identify the client, for de-identification.
+fn identifiers(details: &cbt_domain::client::ClientDetails) -> Identifiers {
+    let split = |text: &str| -> Vec<String> {
+        text.split([',', '\n']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
+    };
+    Identifiers {
+        names: [&details.full_name, &details.preferred_name]
+            .into_iter()
+            .filter(|n| !n.trim().is_empty())
+            .cloned()
+            .collect(),
+        birth_date: details.date_of_birth.map(|d| d.to_string()),
+        phones: split(&details.phone),
+        emails: split(&details.email),
+        places: split(&details.address).into_iter().chain(split(&details.emergency_contact)).collect(),
+    }
+}
+
+/// One call being made: its metadata as it is learnt.
+struct ModelCall {
+    provider: &'static str,
+    model: String,
+    purpose: &'static str,
+    prompt_version: &'static str,
+    usage: TokenUsage,
+    attempts: i32,
+    started: std::time::Instant,
+    first_token: Option<std::time::Duration>,
+    outcome: &'static str,
+}
+
+impl ModelCall {
+    fn new(info: &ModelInfo, purpose: &'static str, prompt_version: &'static str) -> Self {
+        Self {
+            provider: info.provider.as_str(),
+            model: info.model.clone(),
+            purpose,
+            prompt_version,
+            usage: TokenUsage::default(),
+            attempts: 0,
+            started: std::time::Instant::now(),
+            first_token: None,
+            outcome: "unavailable",
+        }
+    }
+
+    fn stored(&self, account: AccountId, at: OffsetDateTime) -> StoredAiCall {
+        let ms = |d: std::time::Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+        let tokens = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        StoredAiCall {
+            id: uuid::Uuid::now_v7(),
+            account,
+            purpose: self.purpose.into(),
+            provider: self.provider.into(),
+            model: self.model.clone(),
+            prompt_version: self.prompt_version.into(),
+            prompt_tokens: tokens(self.usage.prompt),
+            completion_tokens: tokens(self.usage.completion),
+            attempts: self.attempts,
+            first_token_ms: self.first_token.map(ms),
+            latency_ms: ms(self.started.elapsed()),
+            outcome: self.outcome.into(),
+            called_at: at,
+        }
+    }
+}
+
+/// The most text an answer may have (a note is far shorter).
+const ANSWER_MAX: usize = 256 * 1024;
+
+/// The whole answer of one completion, its tokens added to the call's.
+async fn answer_of(llm: &dyn Llm, request: ChatRequest, call: &mut ModelCall) -> Result<String, LlmError> {
+    use futures_util::StreamExt as _;
+    let mut stream = llm.chat(request).await?;
+    let mut answer = String::new();
+    while let Some(event) = stream.next().await {
+        match event? {
+            ChatEvent::Text(piece) => {
+                call.first_token.get_or_insert_with(|| call.started.elapsed());
+                answer.push_str(&piece);
+                if answer.len() > ANSWER_MAX {
+                    return Err(LlmError::Malformed("the answer was far longer than a note".into()));
+                }
+            }
+            ChatEvent::Finished { reason, usage } => {
+                call.usage.prompt += usage.prompt;
+                call.usage.completion += usage.completion;
+                if reason == FinishReason::Length {
+                    return Err(LlmError::Malformed("the answer was cut off at its length limit".into()));
+                }
+                return Ok(answer);
+            }
+        }
+    }
+    Err(LlmError::Malformed("the answer ended before it was finished".into()))
+}
+
+fn outcome_of(e: &LlmError) -> &'static str {
+    match e {
+        LlmError::Unavailable(_) => "unavailable",
+        LlmError::RateLimited { .. } => "rate_limited",
+        LlmError::TimedOut => "timed_out",
+        LlmError::Refused { .. } => "refused",
+        LlmError::Malformed(_) => "malformed",
+    }
+}
+
+/// What the therapist is told when the model fails.
+fn said_to_therapist(e: &LlmError) -> String {
+    let what = match e {
+        LlmError::Unavailable(_) => "The AI service cannot be reached just now.".to_owned(),
+        LlmError::RateLimited { retry_after: Some(wait) } => {
+            format!("The AI service is busy: try again in {} seconds.", wait.as_secs().max(1))
+        }
+        LlmError::RateLimited { retry_after: None } => "The AI service is busy: try again in a minute.".to_owned(),
+        LlmError::TimedOut => "The AI service did not answer in time.".to_owned(),
+        LlmError::Refused { .. } => "The AI service refused the request (its settings may need attention).".to_owned(),
+        LlmError::Malformed(_) => "The AI's answer could not be read.".to_owned(),
+    };
+    format!("{what} Your shorthand is kept: try again, or use the rule-based suggestion.")
 }

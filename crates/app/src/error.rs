@@ -38,6 +38,11 @@ pub enum AppError {
     /// confirmed.
     #[error("email address not yet confirmed")]
     VerificationRequired,
+    /// The language model gave no usable draft (down, slow, rate limited,
+    /// over budget, or its answer unusable twice). The message is for the
+    /// therapist and holds no PHI.
+    #[error("the language model could not draft: {0}")]
+    ModelUnavailable(String),
     /// The database (or another required dependency) cannot serve now.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -53,6 +53,9 @@ pub struct AppSettings {
     /// Openings and submissions of client links per IP address
     /// (`client_link::PER_IP` unless configured).
     pub client_link_rule: cbt_domain::tokens::RateRule,
+    /// Tokens (prompt and answer) an account's AI drafts may use in 30
+    /// days.
+    pub ai_tokens_per_month: i64,
 }
 
 /// The keys the use cases need, from the server's secrets.

@@ -111,6 +111,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "false",
         "`true` states that the provider is covered by a business associate agreement. Without it the model is never called and drafts stay rule-based.",
     ),
+    (
+        "CBT_LLM_TOKENS_PER_MONTH",
+        "2000000",
+        "Tokens (prompt and answer) one account's AI drafts may use in 30 days; then drafts are rule-based until it frees up.",
+    ),
     ("CBT_LOG_FORMAT", "auto", "`auto` (JSON in production, text locally), `json` or `text`."),
     ("CBT_LOG_LEVEL", "info", "Log filter, e.g. `info` or `cbt_web=debug,info`."),
     ("CBT_SESSION_SECRET[_FILE]", "generated locally", "Key for session tokens (at least 32 bytes)."),
@@ -191,6 +196,7 @@ pub struct Settings {
     pub llm_api_key: Option<String>,
     pub llm_api_key_file: Option<PathBuf>,
     pub llm_baa: bool,
+    pub llm_tokens_per_month: i64,
     pub session_secret: Option<String>,
     pub session_secret_file: Option<PathBuf>,
     pub csrf_secret: Option<String>,
@@ -255,6 +261,7 @@ impl Default for Settings {
             llm_api_key: None,
             llm_api_key_file: None,
             llm_baa: false,
+            llm_tokens_per_month: 2_000_000,
             session_secret: None,
             session_secret_file: None,
             csrf_secret: None,
@@ -426,6 +433,9 @@ impl Settings {
             other => out.push(ConfigProblem(format!(
                 "CBT_LLM_PROVIDER must be `off`, `openai`, `azure-openai` or `self-hosted`, not `{other}`"
             ))),
+        }
+        if self.llm_tokens_per_month < 0 {
+            out.push(ConfigProblem("CBT_LLM_TOKENS_PER_MONTH must not be negative".into()));
         }
         if !matches!(self.llm_auth.as_str(), "auto" | "bearer" | "api-key") {
             out.push(ConfigProblem(format!(

@@ -207,6 +207,7 @@ pub async fn application(
                 limit: settings.client_link_requests_per_ip,
                 ..cbt_domain::client_link::PER_IP
             },
+            ai_tokens_per_month: settings.llm_tokens_per_month,
         },
     )?;
     Ok(app)

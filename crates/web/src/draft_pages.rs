@@ -15,7 +15,7 @@ use cbt_app::drafts::{AiDraftsStatus, DraftedNote, DraftingEngine, NoteDraftRequ
 use cbt_domain::ids::RecordId;
 use cbt_domain::session_note::SessionNote;
 use cbt_domain::validation::FieldErrors;
-use cbt_drafting::{Basis, DraftSentence, Source, unsupported};
+use cbt_drafting::{Basis, DraftSentence, Placeholders, Source, unsupported};
 use serde::Deserialize;
 
 use crate::account_pages::{Errors, NoticeQuery, html};
@@ -127,7 +127,8 @@ pub struct ShorthandInput {
     shorthand: String,
     #[serde(default)]
     transcript: String,
-    /// `edit`: back to the shorthand form with the text kept.
+    /// `model`: ask the language model; `edit`: back to the shorthand form
+    /// with the text kept; anything else: the rules.
     #[serde(default)]
     action: String,
 }
@@ -137,20 +138,47 @@ pub struct ShorthandInput {
 struct SourcesPage {
     layout: Layout,
     note_id: String,
+    /// The model's name, when this therapist may draft with it.
+    model: Option<String>,
+    /// Why the model gave no draft (its text is for the therapist).
+    model_problem: Option<String>,
     shorthand: String,
     transcript: String,
     errors: Errors,
 }
 
-fn sources_page(
+/// Everything the shorthand form shows besides what was typed.
+struct SourcesView {
     layout: Layout,
+    model: Option<String>,
+    model_problem: Option<String>,
+}
+
+async fn sources_view(
+    state: &WebState,
+    account: &cbt_domain::account::Account,
+    visitor: &Visitor,
+    csrf: &CsrfToken,
+) -> Result<SourcesView, WebError> {
+    let status = state.app.ai_drafts_status(account).await?;
+    let model = match &status.engine {
+        DraftingEngine::Model(info) if status.model_may_draft() => Some(info.model.clone()),
+        _ => None,
+    };
+    Ok(SourcesView { layout: Layout::for_visitor("clients", visitor, csrf), model, model_problem: None })
+}
+
+fn sources_page(
+    view: SourcesView,
     id: RecordId,
     input: ShorthandInput,
     code: StatusCode,
     errors: FieldErrors,
 ) -> Response {
     let page = SourcesPage {
-        layout,
+        layout: view.layout,
+        model: view.model,
+        model_problem: view.model_problem,
         note_id: id.to_string(),
         shorthand: input.shorthand,
         transcript: input.transcript,
@@ -174,8 +202,8 @@ pub async fn note_draft_form(
     if note.signed_at.is_some() {
         return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
     }
-    let layout = Layout::for_visitor("clients", &visitor, &csrf);
-    Ok(sources_page(layout, id, ShorthandInput::default(), StatusCode::OK, FieldErrors::default()))
+    let view = sources_view(&state, &current.account, &visitor, &csrf).await?;
+    Ok(sources_page(view, id, ShorthandInput::default(), StatusCode::OK, FieldErrors::default()))
 }
 
 /// One sentence of a suggestion as the page shows it.
@@ -205,26 +233,28 @@ struct DraftPage {
     note_id: String,
     version: i64,
     rule_based: bool,
+    /// The model that drafted ("gpt-4o (Azure OpenAI)"), when one did.
+    model: String,
     sections: Vec<ShownSection>,
     unplaced: Vec<ShownSentence>,
     shorthand: String,
     transcript: String,
 }
 
-fn shown(sentence: &DraftSentence, sources: &[Source]) -> ShownSentence {
+fn shown(sentence: &DraftSentence, sources: &[Source], placeholders: &Placeholders) -> ShownSentence {
     let source = sources.iter().find(|s| s.id == sentence.citation.source);
     let words = source.and_then(|s| s.text.get(sentence.citation.start..sentence.citation.end));
     ShownSentence {
         text: sentence.text.clone(),
         source: source.map_or_else(|| "an unknown source".to_owned(), |s| s.label.clone()),
-        quote: (sentence.basis != Basis::Quoted).then(|| words.unwrap_or_default().to_owned()),
+        quote: (sentence.basis != Basis::Quoted).then(|| placeholders.restore(words.unwrap_or_default())),
         unsupported: unsupported(sentence, sources).is_some(),
     }
 }
 
 fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Response {
     let mut current = NoteForm::from_note(drafted.note.content.expose(), drafted.note.version);
-    let sources = &drafted.sources;
+    let (sources, placeholders) = (&drafted.sources, &drafted.placeholders);
     let sections = drafted
         .draft
         .sections
@@ -233,7 +263,7 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Re
             name: section.name,
             label: section_label(section.name),
             current: current.section_mut(section.name).clone(),
-            sentences: section.sentences.iter().map(|s| shown(s, sources)).collect(),
+            sentences: section.sentences.iter().map(|s| shown(s, sources, placeholders)).collect(),
             suggested: section.text(),
         })
         .collect();
@@ -242,8 +272,12 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Re
         note_id: drafted.note.id.to_string(),
         version: drafted.note.version,
         rule_based: !matches!(drafted.engine, DraftingEngine::Model(_)),
+        model: match &drafted.engine {
+            DraftingEngine::Model(info) => format!("{} ({})", info.model, provider_name(info.provider)),
+            _ => String::new(),
+        },
         sections,
-        unplaced: drafted.draft.unplaced.iter().map(|s| shown(s, sources)).collect(),
+        unplaced: drafted.draft.unplaced.iter().map(|s| shown(s, sources, placeholders)).collect(),
         shorthand: input.shorthand,
         transcript: input.transcript,
     };
@@ -261,14 +295,23 @@ pub async fn draft_note(
     Form(input): Form<ShorthandInput>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    let layout = Layout::for_visitor("clients", &visitor, &csrf);
+    let mut view = sources_view(&state, &current.account, &visitor, &csrf).await?;
     if input.action == "edit" {
-        return Ok(sources_page(layout, id, input, StatusCode::OK, FieldErrors::default()));
+        return Ok(sources_page(view, id, input, StatusCode::OK, FieldErrors::default()));
     }
-    let request = NoteDraftRequest { shorthand: input.shorthand.clone(), transcript: input.transcript.clone() };
+    let request = NoteDraftRequest {
+        with_model: input.action == "model",
+        shorthand: input.shorthand.clone(),
+        transcript: input.transcript.clone(),
+    };
     match state.app.draft_session_note(&current.account, id, request, &ctx).await {
-        Ok(drafted) => Ok(draft_page(layout, drafted, input)),
-        Err(AppError::Invalid(errors)) => Ok(sources_page(layout, id, input, StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        Ok(drafted) => Ok(draft_page(view.layout, drafted, input)),
+        Err(AppError::Invalid(errors)) => Ok(sources_page(view, id, input, StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        // The model failed: said plainly, with everything typed kept.
+        Err(AppError::ModelUnavailable(message)) => {
+            view.model_problem = Some(message);
+            Ok(sources_page(view, id, input, StatusCode::SERVICE_UNAVAILABLE, FieldErrors::default()))
+        }
         Err(AppError::Locked) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
         Err(e) => Err(e.into()),
     }

@@ -63,7 +63,7 @@ impl WebError {
 impl From<AppError> for WebError {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::Unavailable(cause) => WebError::Unavailable(cause),
+            AppError::Unavailable(cause) | AppError::ModelUnavailable(cause) => WebError::Unavailable(cause),
             AppError::NotFound => WebError::NotFound,
             AppError::RateLimited { until } => WebError::RateLimited { until },
             AppError::InvalidLink => WebError::InvalidLink,

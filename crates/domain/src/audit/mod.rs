@@ -189,6 +189,9 @@ vocabulary!(
         /// or withdrew that (target: the account).
         AiDraftsConsentGiven => "consent.ai_drafts_give",
         AiDraftsConsentWithdrawn => "consent.ai_drafts_withdraw",
+        /// A language model was called (target: the `ai_calls` row with
+        /// its metadata; outcome failure when it gave no usable answer).
+        AiCalled => "ai.call",
     }
 );
 
@@ -222,6 +225,7 @@ vocabulary!(
         ClientLink => "client_link",
         Schedule => "schedule",
         Instrument => "instrument",
+        AiCall => "ai_call",
     }
 );
 

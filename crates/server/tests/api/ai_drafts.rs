@@ -237,7 +237,178 @@ async fn another_therapists_note_cannot_be_drafted(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// A therapist who allowed AI drafts, with a client whose name, birth
+/// date and phone are known, a SOAP note and a psychotherapy note holding a
+/// canary: (pages, token, note id).
+async fn consenting_therapist(app: &TestApp, email: &str) -> (reqwest::Client, String, String) {
+    let web = app.verified_account(email).await;
+    let token = app.create_access_token(&web, "tests", "30").await;
+    let send = |method: reqwest::Method, path: String, body: Value| {
+        let request = reqwest::Client::new().request(method, app.url(&path)).bearer_auth(&token).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json::<Value>().await.unwrap_or_default()["id"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let client = json!({"full_name": "Delphine Okafor", "date_of_birth": "1990-03-07", "phone": "+44 7700 900123"});
+    let client = send(reqwest::Method::POST, "/api/v1/clients".into(), client).await;
+    let body = json!({"format": "soap", "subjective": "", "objective": "", "assessment": "", "plan": ""});
+    let note = send(
+        reqwest::Method::POST,
+        format!("/api/v1/clients/{client}/notes"),
+        json!({"date": "2026-11-20", "body": body}),
+    )
+    .await;
+    let private = json!({"version": 0, "text": "PSYCHO-CANARY-7731 dreams about the lake"});
+    send(reqwest::Method::PUT, format!("/api/v1/notes/{note}/private"), private).await;
+    let r = app.submit(&web, "/account/ai-drafts", "/account/ai-drafts", &[("consent", "allow")]).await;
+    assert_eq!(r.status(), 303);
+    (web, token, note)
+}
+
+const MODEL_SHORTHAND: &str =
+    "Delphine Okafor reports poor sleep x2 wks, born 07/03/1990, call +44 7700 900123.\nHW: TR daily";
+
+/// What a model following the prompt answers for `MODEL_SHORTHAND`, as
+/// de-identified.
+fn model_answer() -> String {
+    json!({
+        "subjective": [{"text": "[NAME_1] reports poor sleep for two weeks.", "source": "shorthand",
+                        "quote": "[NAME_1] reports poor sleep x2 wks"}],
+        "objective": [],
+        "assessment": [],
+        "plan": [{"text": "Homework: a thought record every day.", "source": "shorthand", "quote": "HW: TR daily"},
+                 {"text": "Mental status within normal limits.", "source": "shorthand", "quote": "MSE normal"}]
+    })
+    .to_string()
+}
+
+async fn ask_model(app: &TestApp, web: &reqwest::Client, note: &str) -> reqwest::Response {
+    let page = format!("/notes/{note}/draft");
+    app.submit(web, &page, &page, &[("shorthand", MODEL_SHORTHAND), ("action", "model")]).await
+}
+
+async fn a_model_drafts_from_de_identified_sources(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let fake = FakeLlm::start().await;
+    fake.always(cbt_testkit::LlmReply::answer(model_answer()));
+    let app = with_model(db, &fake, true).await;
+    let (web, _, note) = consenting_therapist(&app, "ai-drafter@example.org").await;
+    let form = web.get(app.url(&format!("/notes/{note}/draft"))).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("Suggest with AI (llama3.1:8b)"), "{form}");
+
+    let r = ask_model(&app, &web, &note).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("AI suggestion from llama3.1:8b"), "{html}");
+    assert!(html.contains("Delphine Okafor reports poor sleep for two weeks."), "names put back: {html}");
+    assert!(html.contains("From your shorthand: “Delphine Okafor reports poor sleep x2 wks”"), "{html}");
+    assert_eq!(html.matches("Not what its source says").count(), 1, "the invented finding is flagged, only it");
+
+    // What reached the provider: de-identified sources, the versioned
+    // prompt, the schema; never the psychotherapy note.
+    let sent = fake.everything_received();
+    for secret in ["Delphine", "Okafor", "1990", "7700", "900123", "PSYCHO-CANARY-7731", "lake"] {
+        assert!(!sent.contains(secret), "{secret} was sent");
+    }
+    assert!(sent.contains("[NAME_1] reports poor sleep x2 wks"));
+    let request = fake.requests()[0].json();
+    assert_eq!(request["response_format"]["json_schema"]["name"], "session_note");
+    assert_eq!(request["temperature"], 0.0);
+
+    // Each call is audited, as metadata only.
+    let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
+    let calls: Vec<_> = events.iter().filter(|e| e.fields.action == "ai.call").collect();
+    assert_eq!(calls.len(), 1);
+    assert_eq!((calls[0].fields.outcome.as_str(), calls[0].fields.target_kind.as_str()), ("success", "ai_call"));
+    let account = calls[0].fields.actor_id.clone().unwrap().parse().unwrap();
+    let rows = app.app.store().ai_calls_since(account, time::OffsetDateTime::UNIX_EPOCH, 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(
+        (row.purpose.as_str(), row.provider.as_str(), row.model.as_str()),
+        ("session_note", "self-hosted", "llama3.1:8b")
+    );
+    assert_eq!((row.prompt_version.as_str(), row.attempts, row.outcome.as_str()), ("session-note-v1", 1, "success"));
+    assert!(row.prompt_tokens > 0 && row.completion_tokens > 0 && row.first_token_ms.is_some());
+    app.stop().await;
+}
+
+async fn bad_answers_and_outages_keep_the_therapists_text(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let fake = FakeLlm::start().await;
+    let app = with_model(db, &fake, true).await;
+    let (web, _, note) = consenting_therapist(&app, "ai-failures@example.org").await;
+
+    // Not JSON, then a good answer: asked once more, told why.
+    fake.then(cbt_testkit::LlmReply::answer("Sure! Here is the note: S: poor sleep"));
+    fake.then(cbt_testkit::LlmReply::answer(model_answer()));
+    let r = ask_model(&app, &web, &note).await;
+    assert_eq!(r.status(), 200);
+    let second = fake.requests()[1].json();
+    let messages = second["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "the prompt, the sources, the bad answer, the correction");
+    assert!(messages[3]["content"].as_str().unwrap().contains("the answer is not JSON"));
+
+    // Twice unusable: a clear message, the shorthand kept.
+    fake.always(cbt_testkit::LlmReply::answer("{\"subjective\": \"poor sleep\"}"));
+    let r = ask_model(&app, &web, &note).await;
+    assert_eq!(r.status(), 503);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("could not be used, twice"), "{html}");
+    assert!(html.contains("HW: TR daily"), "what was typed is kept");
+
+    // Rate limited for longer than the app waits: said, with the wait.
+    fake.always(cbt_testkit::LlmReply::Status { status: 429, retry_after: Some("60".into()) });
+    let r = ask_model(&app, &web, &note).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("try again in 60 seconds"));
+
+    let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
+    let outcomes: Vec<&str> =
+        events.iter().filter(|e| e.fields.action == "ai.call").map(|e| e.fields.outcome.as_str()).collect();
+    assert_eq!(outcomes, vec!["success", "failure", "failure"]);
+    app.stop().await;
+}
+
+async fn no_consent_no_call_and_budgets_hold(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let fake = FakeLlm::start().await;
+    fake.always(cbt_testkit::LlmReply::answer(model_answer()));
+    let endpoint = format!("{}/v1", fake.base_url());
+    let app = TestApp::spawn_with(db, move |s| {
+        s.llm_provider = "self-hosted".into();
+        s.llm_endpoint = Some(endpoint);
+        s.llm_model = Some("llama3.1:8b".into());
+        s.llm_baa = true;
+        s.llm_tokens_per_month = 1;
+    })
+    .await;
+    let (web, _, note) = consenting_therapist(&app, "ai-budget@example.org").await;
+    // Withdrawn: no AI button, and asking anyway calls nothing.
+    app.submit(&web, "/account/ai-drafts", "/account/ai-drafts", &[("consent", "stop")]).await;
+    let form = web.get(app.url(&format!("/notes/{note}/draft"))).send().await.unwrap().text().await.unwrap();
+    assert!(!form.contains("Suggest with AI"));
+    let r = ask_model(&app, &web, &note).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("allow them on the AI drafts page first"));
+    assert!(fake.requests().is_empty(), "no request without consent");
+
+    // Given again: the first call uses up the month's single token.
+    app.submit(&web, "/account/ai-drafts", "/account/ai-drafts", &[("consent", "allow")]).await;
+    assert_eq!(ask_model(&app, &web, &note).await.status(), 200);
+    let r = ask_model(&app, &web, &note).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("used up"));
+    assert_eq!(fake.requests().len(), 1, "over budget: not called");
+    app.stop().await;
+}
+
 on_both_backends! {
+    checklist_36_a_model_drafts_from_de_identified_sources_never_the_psychotherapy_note => a_model_drafts_from_de_identified_sources;
+    a_models_bad_answers_and_outages_keep_the_therapists_text => bad_answers_and_outages_keep_the_therapists_text;
+    checklist_36_without_consent_no_call_and_the_monthly_budget_holds => no_consent_no_call_and_budgets_hold;
     a_session_note_is_suggested_from_shorthand_and_taken_section_by_section => a_note_is_suggested_from_shorthand_and_taken_in_part;
     checklist_25_another_therapists_note_cannot_be_drafted => another_therapists_note_cannot_be_drafted;
     checklist_36_with_nothing_configured_drafts_are_rule_based => nothing_configured_drafts_by_rules;
