@@ -120,8 +120,24 @@ fn regex(pattern: &str) -> Regex {
     Regex::new(pattern).expect("a valid pattern")
 }
 
-/// Capitalised words that are not names: sentence words, days, months,
-/// and the clinical terms notes use.
+/// The months, as a date of birth may be written with them.
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Capitalised words that are not names: sentence words, days, the
+/// clinical terms notes use (and the months, `MONTHS`).
 const NOT_NAMES: &[&str] = &[
     "I",
     "I'm",
@@ -139,18 +155,6 @@ const NOT_NAMES: &[&str] = &[
     "Friday",
     "Saturday",
     "Sunday",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
     "Client",
     "Therapist",
     "Patient",
@@ -292,6 +296,7 @@ fn hide_other_names(text: &str, placeholders: &mut Placeholders) -> String {
         let words = m.as_str();
         let known = words.split(' ').all(|w| {
             NOT_NAMES.contains(&w)
+                || MONTHS.contains(&w)
                 || w.len() == 1
                 || w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
         });
@@ -309,20 +314,6 @@ fn hide_other_names(text: &str, placeholders: &mut Placeholders) -> String {
 /// A `YYYY-MM-DD` date as it might be written: as given, `D/M/YYYY`,
 /// `M/D/YYYY`, `D.M.YYYY`, `D Month YYYY`, `Month D, YYYY`.
 fn date_forms(iso: &str) -> Vec<String> {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
     let mut parts = iso.trim().split('-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else { return vec![iso.to_owned()] };
     let (Ok(month), Ok(day)) = (m.parse::<usize>(), d.parse::<u32>()) else { return vec![iso.to_owned()] };
