@@ -285,11 +285,19 @@ fn identifiers(details: &cbt_domain::client::ClientDetails) -> Identifiers {
     let split = |text: &str| -> Vec<String> {
         text.split([',', '\n']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect()
     };
+    // The emergency contact's name ("Jane Doe (mother), 0770…"): each
+    // capitalised word, so "Jane" alone is hidden too.
+    let contact_names = details
+        .emergency_contact
+        .split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '-'))
+        .filter(|w| w.chars().count() >= 2 && w.chars().next().is_some_and(char::is_uppercase))
+        .map(str::to_owned);
     Identifiers {
         names: [&details.full_name, &details.preferred_name]
             .into_iter()
             .filter(|n| !n.trim().is_empty())
             .cloned()
+            .chain(contact_names)
             .collect(),
         birth_date: details.date_of_birth.map(|d| d.to_string()),
         phones: split(&details.phone),
@@ -365,8 +373,8 @@ async fn answer_of(llm: &dyn Llm, request: ChatRequest, call: &mut ModelCall) ->
                 }
             }
             ChatEvent::Finished { reason, usage } => {
-                call.usage.prompt += usage.prompt;
-                call.usage.completion += usage.completion;
+                call.usage.prompt = call.usage.prompt.saturating_add(usage.prompt);
+                call.usage.completion = call.usage.completion.saturating_add(usage.completion);
                 if reason == FinishReason::Length {
                     return Err(LlmError::Malformed("the answer was cut off at its length limit".into()));
                 }

@@ -110,7 +110,7 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
                 r"(?i)\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b",
             ),
         ),
-        ("PHONE", regex(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,5}(?:[ .-]?\d{2,5}){1,4}")),
+        ("PHONE", regex(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,}(?:[ .-]?\d{2,}){0,4}")),
         ("ID", regex(r"\b[A-Za-z]{0,4}\d{6,}[A-Za-z0-9]*\b")),
     ]
 });
@@ -196,7 +196,12 @@ const NOT_NAMES: &[&str] = &[
 /// ones across all of them.
 pub fn deidentify(texts: &[&str], known: &Identifiers) -> (Vec<String>, Placeholders) {
     let mut placeholders = Placeholders::default();
-    let out = texts.iter().map(|text| deidentify_one(text, known, &mut placeholders)).collect();
+    let mut out: Vec<String> = texts.iter().map(|text| deidentify_one(text, known, &mut placeholders)).collect();
+    for name in other_names(&out) {
+        for text in &mut out {
+            *text = replace_words(text, &name, |words| placeholders.for_words("NAME", words));
+        }
+    }
     (out, placeholders)
 }
 
@@ -229,47 +234,64 @@ fn deidentify_one(text: &str, known: &Identifiers, placeholders: &mut Placeholde
             (*kind != "PHONE" || digits >= 7).then(|| placeholders.for_words(kind, words))
         });
     }
-    hide_other_names(&text, placeholders)
+    text
 }
 
 /// `text` with each case-insensitive, whole-word occurrence of `value`
-/// replaced by what `placeholder` gives for the words found.
+/// replaced by what `placeholder` gives for the words found. Compared
+/// character by character on the text as written, so no letter whose
+/// lower case has another length can shift a match.
 fn replace_words(text: &str, value: &str, mut placeholder: impl FnMut(&str) -> String) -> String {
-    let lower_text = text.to_lowercase();
-    let lower_value = value.trim().to_lowercase();
-    // Lower-casing can change byte lengths (rare letters): then match
-    // exactly as written only.
-    let (haystack, needle) = if lower_text.len() == text.len() && lower_value.len() == value.trim().len() {
-        (lower_text, lower_value)
-    } else {
-        (text.to_owned(), value.trim().to_owned())
-    };
+    let value: Vec<char> = value.trim().chars().collect();
+    if value.is_empty() {
+        return text.to_owned();
+    }
+    let same = |a: char, b: char| a == b || a.to_lowercase().eq(b.to_lowercase());
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    while let Some(found) = haystack[at..].find(&needle) {
-        let start = at + found;
-        let end = start + needle.len();
-        let before = text[..start].chars().next_back();
-        let after = text[end..].chars().next();
-        let whole = before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric());
-        if whole {
-            out.push_str(&text[at..start]);
-            out.push_str(&placeholder(&text[start..end]));
-        } else {
-            out.push_str(&text[at..end]);
+    let mut previous: Option<char> = None;
+    for (start, first) in text.char_indices() {
+        let boundary = start >= at && previous.is_none_or(|c| !c.is_alphanumeric());
+        previous = Some(first);
+        if !boundary || !same(first, value[0]) {
+            continue;
         }
+        let mut end = start + first.len_utf8();
+        let mut matched = 1;
+        for (i, c) in text[end..].char_indices() {
+            if matched == value.len() || !same(c, value[matched]) {
+                end += i;
+                break;
+            }
+            matched += 1;
+            if matched == value.len() {
+                end += i + c.len_utf8();
+                break;
+            }
+        }
+        if matched < value.len() || text[end..].chars().next().is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        out.push_str(&text[at..start]);
+        out.push_str(&placeholder(&text[start..end]));
         at = end;
     }
     out.push_str(&text[at..]);
     out
 }
 
+/// The byte ranges of the placeholders already in `text`.
+fn placeholder_spans(text: &str) -> Vec<(usize, usize)> {
+    PLACEHOLDER.find_iter(text).map(|m| (m.start(), m.end())).collect()
+}
+
 fn replace_matches(text: &str, pattern: &Regex, mut placeholder: impl FnMut(&str) -> Option<String>) -> String {
+    let taken = placeholder_spans(text);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
     for m in pattern.find_iter(text) {
         // Never inside a placeholder already made.
-        if text[..m.start()].rfind('[').is_some_and(|open| !text[open..m.start()].contains(']')) {
+        if taken.iter().any(|(start, end)| m.start() < *end && *start < m.end()) {
             continue;
         }
         if let Some(p) = placeholder(m.as_str()) {
@@ -282,33 +304,98 @@ fn replace_matches(text: &str, pattern: &Regex, mut placeholder: impl FnMut(&str
     out
 }
 
-/// Capitalised words inside a sentence that are not known words: names of
-/// people and places the rules above did not know.
-fn hide_other_names(text: &str, placeholders: &mut Placeholders) -> String {
-    static WORD: LazyLock<Regex> = LazyLock::new(|| regex(r"[A-Z][a-zA-Z'-]*(?: [A-Z][a-zA-Z'-]+)*"));
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for m in WORD.find_iter(text) {
-        let before = text[..m.start()].trim_end();
-        let starts_sentence =
-            before.is_empty() || before.ends_with(['.', '!', '?', ':', '\n', '"', '“', '(', '-', '•', '*', ';']);
-        let inside_placeholder = text[..m.start()].ends_with('[');
-        let words = m.as_str();
-        let known = words.split(' ').all(|w| {
-            NOT_NAMES.contains(&w)
-                || MONTHS.contains(&w)
-                || w.len() == 1
-                || w.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-        });
-        if starts_sentence || inside_placeholder || known || text[m.end()..].starts_with('_') {
-            continue;
+/// Acronyms clinical notes use, written in capitals: not names.
+const ACRONYMS: &[&str] = &[
+    "CBT", "DBT", "ACT", "EMDR", "MSE", "SUDS", "OCD", "PTSD", "GAD", "MDD", "ADHD", "ASD", "BPD", "PHQ", "PCL",
+    "DASS", "WSAS", "SOAP", "DAP", "BIRP", "ANT", "ANTS", "GP", "ED", "ER", "ICU", "NHS", "DOB", "MRN", "SSRI", "SNRI",
+    "HW", "TR", "BA", "CR", "SI", "HI", "DSM", "ICD", "AM", "PM", "OK", "TV",
+];
+
+/// Names the rules above did not know: capitalised words (or runs of
+/// them) inside a sentence, a run of two or more anywhere, and words in
+/// capitals that are not known acronyms. Each found name is then hidden
+/// wherever it stands in any of the texts, at a sentence's start too.
+fn other_names(texts: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for text in texts {
+        let taken = placeholder_spans(text);
+        for (start, run) in capitalised_runs(text) {
+            if taken.iter().any(|(s, e)| start < *e && *s < start + run.len()) {
+                continue;
+            }
+            let words: Vec<&str> = run.split(' ').collect();
+            let before = text[..start].trim_end();
+            let starts_sentence =
+                before.is_empty() || before.ends_with(['.', '!', '?', ':', '\n', '"', '“', '(', '-', '•', '*']);
+            let after = text[start + run.len()..].trim_start();
+            let beside_number =
+                before.ends_with(|c: char| c.is_ascii_digit()) || after.starts_with(|c: char| c.is_ascii_digit());
+            let known = |w: &str| {
+                let capitals = w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase());
+                NOT_NAMES.contains(&w)
+                    || (MONTHS.contains(&w) && beside_number)
+                    || w.chars().count() == 1
+                    || (capitals
+                        && (w.chars().count() <= 2
+                            || ACRONYMS.contains(&w.trim_end_matches(|c: char| !c.is_alphabetic()))))
+            };
+            let unknown: Vec<&str> = words.iter().copied().filter(|w| !known(w)).collect();
+            let capitals = |w: &&str| {
+                w.chars().filter(|c| c.is_alphabetic()).count() >= 3
+                    && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
+            };
+            let is_name =
+                !unknown.is_empty() && (!starts_sentence || unknown.len() >= 2 || unknown.iter().any(capitals));
+            if is_name {
+                for word in unknown {
+                    if !names.iter().any(|n| n.eq_ignore_ascii_case(word)) {
+                        names.push(word.to_owned());
+                    }
+                }
+            }
         }
-        out.push_str(&text[at..m.start()]);
-        out.push_str(&placeholders.for_words("NAME", words));
-        at = m.end();
     }
-    out.push_str(&text[at..]);
-    out
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    names
+}
+
+/// Runs of capitalised words (`Maria`, `Maria Lopez`, `José`, `MARIA`)
+/// with where each starts: words one space apart join a run.
+fn capitalised_runs(text: &str) -> Vec<(usize, &str)> {
+    let word_char = |c: char| c.is_alphanumeric() || c == '\'' || c == '’' || c == '-';
+    // Every word with its byte range.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        match (start, word_char(c)) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                words.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        words.push((s, text.len()));
+    }
+    let capitalised = |(s, _): &(usize, usize)| text[*s..].chars().next().is_some_and(char::is_uppercase);
+    let mut runs = Vec::new();
+    let mut run: Option<(usize, usize)> = None;
+    for word in words {
+        run = match run {
+            Some((rs, re)) if capitalised(&word) && text.get(re..word.0) == Some(" ") => Some((rs, word.1)),
+            Some((rs, re)) => {
+                runs.push((rs, &text[rs..re]));
+                capitalised(&word).then_some(word)
+            }
+            None => capitalised(&word).then_some(word),
+        };
+    }
+    if let Some((rs, re)) = run {
+        runs.push((rs, &text[rs..re]));
+    }
+    runs
 }
 
 /// A `YYYY-MM-DD` date as it might be written: as given, `D/M/YYYY`,
@@ -405,6 +492,37 @@ mod tests {
         let known = Identifiers { names: vec!["Al".into()], ..Identifiers::default() };
         let (out, _) = deidentify(&["Always calm. Al came alone."], &known);
         assert_eq!(out[0], "Always calm. [NAME_1] came alone.");
+    }
+
+    #[test]
+    fn names_the_review_found_missing_are_hidden() {
+        // In brackets, at a line's start when named elsewhere, in capitals,
+        // with letters beyond ASCII, months used as names, lower-case repeats.
+        let texts = [
+            "[mum: 07700 900456] [DOB 03/07/1990] [Maria enters]",
+            "Client: Maria hit me. Later the client said maria was sorry.",
+            "Saw her brother JOSÉ and their friend Émile; April, her cousin, came too.",
+            "José called.",
+        ];
+        let (out, p) = deidentify(&texts, &Identifiers::default());
+        let sent = out.join("\n");
+        for secret in ["07700", "1990", "Maria", "maria", "JOSÉ", "José", "Émile", "April"] {
+            assert!(!sent.contains(secret), "{secret} in {sent}");
+        }
+        assert!(sent.contains("the client said") && sent.contains("was sorry"), "{sent}");
+        assert_eq!(p.restore(&out[1]), texts[1].replace("maria", "Maria"), "first spelling put back");
+    }
+
+    #[test]
+    fn odd_letters_never_break_matching() {
+        let known = Identifiers { names: vec!["Rob".into()], ..Identifiers::default() };
+        for text in ["İRobé ẞ", "ẞ rob İ Rob", "K\u{212A}elvin Rob"] {
+            let (out, _) = deidentify(&[text], &known);
+            assert!(!out[0].to_lowercase().contains(" rob"), "{text} -> {}", out[0]);
+        }
+        let (out, _) =
+            deidentify(&["robin ROBIN Robin"], &Identifiers { names: vec!["Robin".into()], ..Identifiers::default() });
+        assert_eq!(out[0], "[NAME_1] [NAME_1] [NAME_1]");
     }
 
     #[test]

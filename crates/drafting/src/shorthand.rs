@@ -115,8 +115,10 @@ fn label_at(s: &str) -> (Option<Label>, usize) {
     let rest = &s[word_len..];
     let separator = if rest.starts_with(':') {
         1
-    } else if rest.starts_with(" - ") || rest.starts_with(" – ") {
-        rest.find('-').or_else(|| rest.find('–')).map_or(0, |i| i + rest[i..].chars().next().map_or(1, char::len_utf8))
+    } else if rest.starts_with(" - ") {
+        2
+    } else if rest.starts_with(" – ") {
+        1 + '–'.len_utf8()
     } else {
         return (None, 0);
     };
@@ -245,6 +247,7 @@ mod tests {
             ("S: feels low", Label::Report),
             ("Subjective:feels low", Label::Report),
             ("O - flat affect", Label::Observation),
+            ("P – follow-up in a week", Label::Plan),
             ("I: CR on ANTs", Label::Intervention),
             ("R: engaged", Label::Response),
             ("A: mood improving", Label::Assessment),

@@ -107,8 +107,11 @@ impl OpenAiCompatible {
                 }
             };
             let wait = asked.unwrap_or_else(|| backoff(attempt));
-            let late = Instant::now() + wait >= deadline;
-            if attempt >= self.settings.max_retries || wait > self.settings.max_retry_wait || late {
+            // Checked before adding: a provider may ask for any wait at all.
+            if attempt >= self.settings.max_retries || wait > self.settings.max_retry_wait {
+                return Err(error);
+            }
+            if Instant::now().checked_add(wait).is_none_or(|then| then >= deadline) {
                 return Err(error);
             }
             tokio::time::sleep(wait).await;
@@ -153,10 +156,11 @@ fn completions_url(settings: &LlmSettings) -> reqwest::Url {
 /// `Retry-After` in seconds or as an HTTP date.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(ms) =
-        text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|ms| ms.is_finite() && *ms >= 0.0)
+    if let Some(wait) = text("retry-after-ms")
+        .and_then(|v| v.parse::<f64>().ok())
+        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok())
     {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(wait);
     }
     let value = text("retry-after")?;
     if let Ok(seconds) = value.parse::<u64>() {
@@ -278,6 +282,12 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert("retry-after-ms", HeaderValue::from_static("-5"));
         assert_eq!(retry_after(&h), None);
+        // Absurd waits are read without a panic (and then refused as too long).
+        h.insert("retry-after-ms", HeaderValue::from_static("1e30"));
+        assert_eq!(retry_after(&h), None);
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("18446744073709551615"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(u64::MAX)));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub async fn ai_tokens_since<'e>(
     since: OffsetDateTime,
 ) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0)::BIGINT AS used FROM ai_calls \
+        "SELECT COALESCE(SUM(prompt_tokens::BIGINT + completion_tokens::BIGINT), 0)::BIGINT AS used FROM ai_calls \
          WHERE account_id = $1 AND called_at >= $2",
     )
     .bind(account.as_uuid())

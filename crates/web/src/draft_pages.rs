@@ -248,7 +248,8 @@ fn shown(sentence: &DraftSentence, sources: &[Source], placeholders: &Placeholde
         text: sentence.text.clone(),
         source: source.map_or_else(|| "an unknown source".to_owned(), |s| s.label.clone()),
         quote: (sentence.basis != Basis::Quoted).then(|| placeholders.restore(words.unwrap_or_default())),
-        unsupported: unsupported(sentence, sources).is_some(),
+        // A placeholder the model made up is left in the text: unsupported.
+        unsupported: unsupported(sentence, sources).is_some() || !Placeholders::leaked(&sentence.text).is_empty(),
     }
 }
 
