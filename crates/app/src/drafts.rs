@@ -162,6 +162,8 @@ impl App {
         ctx: &RequestContext,
     ) -> Result<DraftedNote, AppError> {
         let me = Self::clinician(account)?;
+        // Another therapist's note is not found, whatever was sent with it.
+        self.stored_record::<SessionNote>(me, id).await?;
         let mut errors = cbt_domain::validation::FieldErrors::default();
         if request.shorthand.trim().is_empty() {
             errors.push(FieldError::new("shorthand", "Write your shorthand (a few words a line) to draft from."));
