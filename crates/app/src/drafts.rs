@@ -163,7 +163,7 @@ impl App {
     ) -> Result<DraftedNote, AppError> {
         let me = Self::clinician(account)?;
         // Another therapist's note is not found, whatever was sent with it.
-        self.stored_record::<SessionNote>(me, id).await?;
+        let stored = self.stored_record::<SessionNote>(me, id).await?;
         let mut errors = cbt_domain::validation::FieldErrors::default();
         if request.shorthand.trim().is_empty() {
             errors.push(FieldError::new("shorthand", "Write your shorthand (a few words a line) to draft from."));
@@ -174,7 +174,8 @@ impl App {
             }
         }
         errors.into_result().map_err(AppError::Invalid)?;
-        let note = self.record::<SessionNote>(account, id, ctx).await?;
+        let note = self.read_record::<SessionNote>(me, &stored, false).await?;
+        self.audit_read(me, SessionNote::ACTIONS.read, SessionNote::TARGET, Some(id.as_uuid()), ctx).await?;
         if note.signed_at.is_some() {
             return Err(AppError::Locked);
         }

@@ -278,7 +278,7 @@ impl App {
         Ok(record)
     }
 
-    async fn read_record<T: ClinicalRecord>(
+    pub(crate) async fn read_record<T: ClinicalRecord>(
         &self,
         me: AccountId,
         stored: &StoredRecord,
