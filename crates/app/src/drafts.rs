@@ -125,6 +125,42 @@ impl App {
     }
 }
 
+/// Said when a draft for a restricted client is asked of the model.
+const RESTRICTED: &str =
+    "This client is marked restricted: nothing about them is sent to an AI model. Suggestions by rules still work.";
+
+/// What the shorthand form offers for one note.
+pub struct NoteDraftOptions {
+    pub note: Record<SessionNote>,
+    /// The model this therapist may draft this note with: `None` when no
+    /// model may draft for them, or the client is restricted.
+    pub model: Option<ModelInfo>,
+}
+
+impl App {
+    /// Reads the note (audited) and says whether "Suggest with AI" may be
+    /// offered for it: a model covered by a BAA, the therapist's consent,
+    /// and a client who is not restricted (reading the client is audited
+    /// too, and done only when the rest allows a model).
+    pub async fn note_draft_options(
+        &self,
+        account: &Account,
+        id: RecordId,
+        ctx: &RequestContext,
+    ) -> Result<NoteDraftOptions, AppError> {
+        let note = self.record::<SessionNote>(account, id, ctx).await?;
+        let status = self.ai_drafts_status(account).await?;
+        let model = match (&status.engine, status.model_may_draft()) {
+            (DraftingEngine::Model(info), true) => {
+                let client = self.client(account, note.client, ctx).await?;
+                (!client.details.expose().restricted).then(|| info.clone())
+            }
+            _ => None,
+        };
+        Ok(NoteDraftOptions { note, model })
+    }
+}
+
 /// What the therapist gives a note draft to work from.
 #[derive(Default)]
 pub struct NoteDraftRequest {
@@ -200,6 +236,9 @@ impl App {
         self.within_budget(me).await?;
         let stored_client = self.store.client(me, note.client).await?.ok_or(AppError::NotFound)?;
         let client = self.open_client(stored_client).await?;
+        if client.details.expose().restricted {
+            return Err(AppError::ModelUnavailable(RESTRICTED.into()));
+        }
         let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
         let (hidden, placeholders) = cbt_drafting::deidentify(&texts, &identifiers(client.details.expose()));
         let sent: Vec<Source> = sources.iter().zip(hidden).map(|(s, text)| Source { text, ..s.clone() }).collect();

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod assessments;
 mod audit_log;
+pub mod case_drafts;
 pub mod client_dashboard;
 pub mod client_links;
 pub mod clients;

@@ -92,6 +92,11 @@ pub struct ClientDetails {
     /// When the status last changed (set by the app, not typed).
     #[serde(default, with = "iso_date::option")]
     pub status_since: Option<Date>,
+    /// Restricted: nothing about this client is ever sent to a language
+    /// model (a public figure, a colleague, a client who asked). Drafts by
+    /// rules, which never leave the server, still work.
+    #[serde(default)]
+    pub restricted: bool,
 }
 
 impl Zeroize for ClientDetails {

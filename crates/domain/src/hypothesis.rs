@@ -1,6 +1,6 @@
 //! Working hypotheses: a statement about what keeps the client's problem
 //! going, its status, and the evidence for and against it, each piece
-//! linked to the session note or assessment result it came from.
+//! linked to the session note, assessment result or homework it came from.
 //! Versioned: every revision is kept.
 
 use serde::{Deserialize, Serialize};
@@ -65,13 +65,14 @@ pub struct Evidence {
     #[serde(default)]
     pub direction: EvidenceDirection,
     pub text: String,
-    /// The session note or assessment result it comes from, if any.
+    /// The session note, assessment result or homework it comes from, if
+    /// any.
     #[serde(default)]
     pub source: Option<RecordId>,
 }
 
 /// Record kinds evidence may point at.
-pub const EVIDENCE_SOURCES: &[&str] = &["session_note", "assessment"];
+pub const EVIDENCE_SOURCES: &[&str] = &["session_note", "assessment", "homework"];
 
 /// A working hypothesis. All of it is PHI.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! Structured drafting: drafts made by fixed rules, without a language
 //! model, from what the therapist gives (their shorthand, the session's
-//! transcript). It is the product's default for AI-assisted drafts, and
+//! transcript) and the client's records. It is the product's default for AI-assisted drafts, and
 //! it is honest about what it is: every sentence it writes is a quotation
 //! of a source, that quotation with a fixed list of abbreviations spelled
 //! out, or a fixed phrase around a quotation — each with the source and
@@ -12,6 +12,11 @@
 //! that is not supported, whichever engine wrote it.
 //!
 //! - `note.rs`: session-note drafts (SOAP, DAP, BIRP, free text).
+//! - `case.rs`: the client's records as formulation and hypothesis drafts
+//!   read them (each field a source, cited by record).
+//! - `formulation.rs`: Beck and 5 Ps formulation drafts.
+//! - `hypotheses.rs`: working hypotheses from recurring patterns, with
+//!   quoted evidence and the worksheet that would test each.
 //! - `shorthand.rs`: cutting shorthand into sentences, section labels,
 //!   abbreviations.
 //! - `deidentify.rs`: placeholders for what identifies anyone, before a
@@ -19,12 +24,18 @@
 //! - `model.rs`: what a language model is asked for a note (the versioned
 //!   prompt in `prompts/`, the answer's JSON schema) and reading its answer.
 
+mod case;
 mod deidentify;
+mod formulation;
+mod hypotheses;
 mod model;
 mod note;
 mod shorthand;
 
+pub use case::{Case, CaseRecord, CaseRecordKind, CaseScore, record_id_of};
 pub use deidentify::{Identifiers, Placeholders, deidentify};
+pub use formulation::{ExampleDraft, FormulationDraft, draft_formulation};
+pub use hypotheses::{EvidenceDraft, HypothesisDraft, draft_hypotheses};
 pub use model::{AnswerProblem, NOTE_PROMPT, NOTE_PROMPT_VERSION, note_request, note_schema, read_note_answer};
 pub use note::{DraftSection, NoteDraft, NoteFormat, draft_session_note};
 pub use shorthand::expand_abbreviations;

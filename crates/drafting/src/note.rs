@@ -259,7 +259,9 @@ fn kind_of(words: &str) -> Option<Label> {
     best.map(|(kind, _)| kind)
 }
 
-fn starts_a_word(text: &str, cue: &str) -> bool {
+/// Whether `cue` starts a word of `text` (lower-cased; pad it with spaces
+/// so cues ending in one match at the end too).
+pub(crate) fn starts_a_word(text: &str, cue: &str) -> bool {
     text.match_indices(cue).any(|(i, _)| text[..i].ends_with(|c: char| !c.is_alphanumeric()))
 }
 

@@ -137,6 +137,9 @@ pub struct ClientForm {
     risk_notes: String,
     #[serde(default)]
     status: String,
+    /// The checkbox: `true` when ticked, absent otherwise.
+    #[serde(default)]
+    restricted: bool,
     /// The version the change is based on (changes only).
     #[serde(default)]
     version: i64,
@@ -165,6 +168,7 @@ impl ClientForm {
             medications: d.medications.clone(),
             risk_notes: d.risk_notes.clone(),
             status: d.status.code().to_owned(),
+            restricted: d.restricted,
             version,
         }
     }
@@ -214,6 +218,7 @@ impl ClientForm {
             risk_notes: self.risk_notes.clone(),
             status: status.unwrap_or_default(),
             status_since: None,
+            restricted: self.restricted,
         };
         errors.into_result().map(|()| details)
     }
@@ -461,7 +466,7 @@ struct HistoryPage {
     versions: Vec<VersionRow>,
 }
 
-fn fields(form: &ClientForm) -> [(&'static str, String); 13] {
+fn fields(form: &ClientForm) -> [(&'static str, String); 14] {
     [
         ("Full name", form.full_name.clone()),
         ("Preferred name", form.preferred_name.clone()),
@@ -476,6 +481,7 @@ fn fields(form: &ClientForm) -> [(&'static str, String); 13] {
         ("Diagnoses", form.diagnoses.clone()),
         ("Medications", form.medications.clone()),
         ("Risk notes", form.risk_notes.clone()),
+        ("Never sent to AI", if form.restricted { "Yes" } else { "No" }.to_owned()),
     ]
 }
 

@@ -20,6 +20,8 @@ pub struct Section {
     pub heading: &'static str,
     pub new_href: String,
     pub new_label: String,
+    /// (link, label) of a suggestion drafted from the client's records.
+    pub draft: Option<(String, &'static str)>,
     pub rows: Vec<Row>,
 }
 
@@ -34,6 +36,11 @@ fn section<T: RecordPages>(
         heading,
         new_href: format!("/clients/{client}/{new_path}"),
         new_label: if T::PATH == "homework" { "Assign homework".into() } else { format!("New {}", T::NAME) },
+        draft: match T::PATH {
+            "formulations" => Some((format!("/clients/{client}/formulations/draft"), "Suggest one from the records")),
+            "hypotheses" => Some((format!("/clients/{client}/hypotheses/draft"), "Propose from the records")),
+            _ => None,
+        },
         rows: records
             .iter()
             .map(|r| Row { href: format!("/{}/{}", T::PATH, r.id), title: r.content.expose().title(), meta: meta(r) })

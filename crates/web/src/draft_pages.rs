@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use cbt_app::AppError;
-use cbt_app::drafts::{AiDraftsStatus, DraftedNote, DraftingEngine, NoteDraftRequest};
+use cbt_app::drafts::{AiDraftsStatus, DraftedNote, DraftingEngine, NoteDraftOptions, NoteDraftRequest};
 use cbt_domain::ids::RecordId;
 use cbt_domain::session_note::SessionNote;
 use cbt_domain::validation::FieldErrors;
@@ -154,18 +154,11 @@ struct SourcesView {
     model_problem: Option<String>,
 }
 
-async fn sources_view(
-    state: &WebState,
-    account: &cbt_domain::account::Account,
-    visitor: &Visitor,
-    csrf: &CsrfToken,
-) -> Result<SourcesView, WebError> {
-    let status = state.app.ai_drafts_status(account).await?;
-    let model = match &status.engine {
-        DraftingEngine::Model(info) if status.model_may_draft() => Some(info.model.clone()),
-        _ => None,
-    };
-    Ok(SourcesView { layout: Layout::for_visitor("clients", visitor, csrf), model, model_problem: None })
+impl SourcesView {
+    fn new(options: &NoteDraftOptions, visitor: &Visitor, csrf: &CsrfToken) -> Self {
+        let model = options.model.as_ref().map(|info| info.model.clone());
+        SourcesView { layout: Layout::for_visitor("clients", visitor, csrf), model, model_problem: None }
+    }
 }
 
 fn sources_page(
@@ -198,11 +191,11 @@ pub async fn note_draft_form(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    let note = state.app.record::<SessionNote>(&current.account, id, &ctx).await?;
-    if note.signed_at.is_some() {
+    let options = state.app.note_draft_options(&current.account, id, &ctx).await?;
+    if options.note.signed_at.is_some() {
         return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
     }
-    let view = sources_view(&state, &current.account, &visitor, &csrf).await?;
+    let view = SourcesView::new(&options, &visitor, &csrf);
     Ok(sources_page(view, id, ShorthandInput::default(), StatusCode::OK, FieldErrors::default()))
 }
 
@@ -296,9 +289,14 @@ pub async fn draft_note(
     Form(input): Form<ShorthandInput>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    let mut view = sources_view(&state, &current.account, &visitor, &csrf).await?;
+    // The shorthand form again, with what was typed and why.
+    let form_again = async |input: ShorthandInput, code, errors, problem| -> Result<Response, WebError> {
+        let options = state.app.note_draft_options(&current.account, id, &ctx).await?;
+        let view = SourcesView { model_problem: problem, ..SourcesView::new(&options, &visitor, &csrf) };
+        Ok(sources_page(view, id, input, code, errors))
+    };
     if input.action == "edit" {
-        return Ok(sources_page(view, id, input, StatusCode::OK, FieldErrors::default()));
+        return form_again(input, StatusCode::OK, FieldErrors::default(), None).await;
     }
     let request = NoteDraftRequest {
         with_model: input.action == "model",
@@ -306,12 +304,11 @@ pub async fn draft_note(
         transcript: input.transcript.clone(),
     };
     match state.app.draft_session_note(&current.account, id, request, &ctx).await {
-        Ok(drafted) => Ok(draft_page(view.layout, drafted, input)),
-        Err(AppError::Invalid(errors)) => Ok(sources_page(view, id, input, StatusCode::UNPROCESSABLE_ENTITY, errors)),
+        Ok(drafted) => Ok(draft_page(Layout::for_visitor("clients", &visitor, &csrf), drafted, input)),
+        Err(AppError::Invalid(errors)) => form_again(input, StatusCode::UNPROCESSABLE_ENTITY, errors, None).await,
         // The model failed: said plainly, with everything typed kept.
         Err(AppError::ModelUnavailable(message)) => {
-            view.model_problem = Some(message);
-            Ok(sources_page(view, id, input, StatusCode::SERVICE_UNAVAILABLE, FieldErrors::default()))
+            form_again(input, StatusCode::SERVICE_UNAVAILABLE, FieldErrors::default(), Some(message)).await
         }
         Err(AppError::Locked) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
         Err(e) => Err(e.into()),

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cbt_app::AppError;
@@ -93,19 +93,29 @@ struct AssignPage {
     errors: Errors,
 }
 
+/// `?source=library:…`: the worksheet chosen already (a suggestion's link).
+#[derive(Deserialize, Default)]
+pub struct Preselected {
+    #[serde(default)]
+    source: String,
+}
+
 pub async fn assign_form(
     State(state): State<WebState>,
     t: Therapist,
     Path(client): Path<String>,
+    Query(pre): Query<Preselected>,
 ) -> Result<Response, WebError> {
     let client: ClientId = id_or_404(&client)?;
     state.app.client(&t.account, client, &t.ctx).await?;
     let worksheets = assignable(&state, &t).await?;
+    // Only a worksheet on offer is chosen; anything else is ignored.
+    let source = worksheets.iter().find(|(s, _)| *s == pre.source).map(|(s, _)| s.clone()).unwrap_or_default();
     let page = AssignPage {
         layout: t.layout,
         client_id: client.to_string(),
         worksheets,
-        form: AssignForm::default(),
+        form: AssignForm { source, ..AssignForm::default() },
         errors: FieldErrors::default().into(),
     };
     Ok(html(StatusCode::OK, page))

@@ -1,6 +1,6 @@
 //! Working hypotheses on the record pages: the statement, its status, and
 //! evidence for and against, each linked to one of the client's session
-//! notes.
+//! notes, questionnaire results or homework.
 
 use cbt_domain::hypothesis::{Hypothesis, HypothesisStatus};
 use time::Date;
@@ -10,12 +10,12 @@ use crate::record_pages::{Choices, RecordPages};
 
 impl RecordPages for Hypothesis {
     const PATH: &'static str = "hypotheses";
-    const LINKS_NOTES: bool = true;
+    const LINKS_RECORDS: bool = true;
 
     fn parts(_: Option<&Self>, choices: &Choices) -> Vec<Part> {
         let statuses = HypothesisStatus::ALL.iter().map(|s| (s.code().to_owned(), s.label().to_owned())).collect();
         let mut sources = vec![(String::new(), "No linked record".to_owned())];
-        sources.extend(choices.notes.iter().cloned());
+        sources.extend(choices.records.iter().map(|c| (c.id.clone(), c.label.clone())));
         vec![
             Part::Field(Field::new("statement", "Hypothesis", Input::Text(3))),
             Part::Field(Field::new("status", "Status", Input::Choice(statuses))),

@@ -17,6 +17,7 @@ mod assessment_api;
 mod assessment_pages;
 mod assets;
 pub mod auth;
+mod case_draft_pages;
 mod client_address;
 mod client_api;
 mod client_pages;
@@ -179,6 +180,14 @@ pub fn router(
         .route("/notes/{id}/private", get(note_pages::private_form).post(note_pages::save_private))
         .route("/clients/{id}/formulations", post(record_pages::create::<Formulation>))
         .route("/clients/{id}/formulations/new", get(record_pages::new_form::<Formulation>))
+        .route(
+            "/clients/{id}/formulations/draft",
+            get(case_draft_pages::formulation_draft).post(case_draft_pages::take_formulation),
+        )
+        .route(
+            "/clients/{id}/hypotheses/draft",
+            get(case_draft_pages::hypotheses_draft).post(case_draft_pages::take_hypothesis),
+        )
         .route("/formulations/{id}", get(record_pages::show::<Formulation>).post(record_pages::save::<Formulation>))
         .route("/formulations/{id}/edit", get(record_pages::edit_form::<Formulation>))
         .route("/formulations/{id}/history", get(record_pages::history::<Formulation>))

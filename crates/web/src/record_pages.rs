@@ -13,7 +13,9 @@ use axum::{Extension, Form};
 use cbt_app::AppError;
 use cbt_app::records::Record;
 use cbt_domain::account::Account;
+use cbt_domain::assessment::AssessmentResult;
 use cbt_domain::audit::RequestContext;
+use cbt_domain::homework::Homework;
 use cbt_domain::ids::{ClientId, RecordId};
 use cbt_domain::record::ClinicalRecord;
 use cbt_domain::session_note::SessionNote;
@@ -54,16 +56,25 @@ impl FromRequestParts<WebState> for Therapist {
 /// them as choices (evidence sources).
 #[derive(Default)]
 pub struct Choices {
-    /// (record id, label) of the client's session notes, newest first.
-    pub notes: Vec<(String, String)>,
+    /// The client's session notes, questionnaire results and homework,
+    /// newest first within each kind.
+    pub records: Vec<LinkChoice>,
+}
+
+/// A record offered as a choice, and the page it links to.
+#[derive(Clone)]
+pub struct LinkChoice {
+    pub id: String,
+    pub label: String,
+    pub href: String,
 }
 
 /// What a kind of record brings to the generic pages.
 pub trait RecordPages: ClinicalRecord {
     /// The URL segment: `/{PATH}/{id}`, `/clients/{id}/{PATH}/new`.
     const PATH: &'static str;
-    /// Whether the form offers the client's session notes as choices.
-    const LINKS_NOTES: bool = false;
+    /// Whether the form offers the client's records as choices (evidence).
+    const LINKS_RECORDS: bool = false;
     /// Whether the client can be sent a link to fill it in (homework).
     const SENT_TO_CLIENT: bool = false;
 
@@ -80,20 +91,25 @@ pub trait RecordPages: ClinicalRecord {
 }
 
 async fn choices<T: RecordPages>(state: &WebState, t: &Therapist, client: ClientId) -> Result<Choices, AppError> {
-    if !T::LINKS_NOTES {
+    if !T::LINKS_RECORDS {
         return Ok(Choices::default());
     }
-    let notes = state.app.records_of::<SessionNote>(&t.account, client, &t.ctx).await?;
-    Ok(Choices {
-        notes: notes
-            .iter()
-            .map(|n| {
-                let date = n.content.expose().date.format(ISO_DATE).unwrap_or_default();
-                let state = if n.signed_at.is_some() { "signed" } else { "draft" };
-                (n.id.to_string(), format!("Session note, {date} ({state})"))
-            })
-            .collect(),
-    })
+    let date = |d: Option<Date>| d.and_then(|d| d.format(ISO_DATE).ok()).unwrap_or_default();
+    let mut records = Vec::new();
+    for n in state.app.records_of::<SessionNote>(&t.account, client, &t.ctx).await? {
+        let state = if n.signed_at.is_some() { "signed" } else { "draft" };
+        let label = format!("Session note, {} ({state})", date(n.content.expose().date()));
+        records.push(LinkChoice { id: n.id.to_string(), label, href: format!("/notes/{}", n.id) });
+    }
+    for r in state.app.records_of::<AssessmentResult>(&t.account, client, &t.ctx).await? {
+        let label = format!("Questionnaire: {}", r.content.expose().title());
+        records.push(LinkChoice { id: r.id.to_string(), label, href: format!("/assessments/{}", r.id) });
+    }
+    for h in state.app.records_of::<Homework>(&t.account, client, &t.ctx).await? {
+        let label = format!("Homework: {}, {}", h.content.expose().title(), date(h.content.expose().date()));
+        records.push(LinkChoice { id: h.id.to_string(), label, href: format!("/homework/{}", h.id) });
+    }
+    Ok(Choices { records })
 }
 
 #[derive(Template)]
@@ -164,6 +180,22 @@ pub async fn new_form<T: RecordPages>(
     let values = record_forms::values_of(&parts, &blank);
     let of = FormOf { client, record: None, version: 0, parts: &parts };
     Ok(form_page::<T>(t.layout, of, &values, FieldErrors::default(), StatusCode::OK, None))
+}
+
+/// The new-record form filled with `record` (a draft the therapist took
+/// parts of), not saved: `notice` says so.
+pub async fn new_form_with<T: RecordPages>(
+    state: &WebState,
+    t: Therapist,
+    client: ClientId,
+    record: &T,
+    notice: &'static str,
+) -> Result<Response, WebError> {
+    let choices = choices::<T>(state, &t, client).await?;
+    let parts = T::parts(None, &choices);
+    let values = record_forms::values_of(&parts, record);
+    let of = FormOf { client, record: None, version: 0, parts: &parts };
+    Ok(form_page::<T>(t.layout, of, &values, FieldErrors::default(), StatusCode::OK, Some(notice)))
 }
 
 /// A form post: the values by field name, and the version it was read at.
@@ -347,8 +379,8 @@ pub fn record_page<T: RecordPages>(
     let shown = record_forms::shown(&parts, &values)
         .into_iter()
         .map(|s| {
-            // Evidence sources show as links to the note they name.
-            let link = choices.notes.iter().find(|(_, label)| *label == s.text).map(|(id, _)| format!("/notes/{id}"));
+            // Evidence sources show as links to the record they name.
+            let link = choices.records.iter().find(|c| c.label == s.text).map(|c| c.href.clone());
             ShownField { label: s.label, text: s.text, link }
         })
         .collect();

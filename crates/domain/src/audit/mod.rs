@@ -127,12 +127,18 @@ vocabulary!(
         FormulationUpdated => "formulation.update",
         FormulationsListed => "formulation.list",
         FormulationHistoryRead => "formulation.history",
+        /// A formulation was drafted from the client's records for the
+        /// therapist (target: the client). Nothing is saved by it.
+        FormulationDrafted => "formulation.draft",
         /// A working hypothesis, likewise.
         HypothesisCreated => "hypothesis.create",
         HypothesisRead => "hypothesis.read",
         HypothesisUpdated => "hypothesis.update",
         HypothesesListed => "hypothesis.list",
         HypothesisHistoryRead => "hypothesis.history",
+        /// Working hypotheses were proposed from the client's records
+        /// (target: the client). Nothing is saved by it.
+        HypothesesDrafted => "hypothesis.draft",
         /// A treatment plan, likewise, and signed, given an addendum, its
         /// goals' progress rated or read (target: the plan).
         PlanCreated => "plan.create",

@@ -405,7 +405,51 @@ async fn no_consent_no_call_and_budgets_hold(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+async fn restricted_clients_are_never_sent(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let fake = FakeLlm::start().await;
+    fake.always(cbt_testkit::LlmReply::answer(model_answer()));
+    let app = with_model(db, &fake, true).await;
+    let web = app.verified_account("restricted@example.org").await;
+    let token = app.create_access_token(&web, "tests", "30").await;
+    app.submit(&web, "/account/ai-drafts", "/account/ai-drafts", &[("consent", "allow")]).await;
+    let api = reqwest::Client::new();
+    let post = |path: String, body: Value| {
+        let request = api.post(app.url(&path)).bearer_auth(&token).json(&body);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned() }
+    };
+    let client = post("/api/v1/clients".into(), json!({"full_name": "Quentin Private", "restricted": true})).await;
+    let body = json!({"format": "soap", "subjective": "", "objective": "", "assessment": "", "plan": ""});
+    let note = post(format!("/api/v1/clients/{client}/notes"), json!({"date": "2026-11-20", "body": body})).await;
+    let client_page = web.get(app.url(&format!("/clients/{client}"))).send().await.unwrap().text().await.unwrap();
+    assert!(client_page.contains("Restricted: never sent to AI"), "{client_page}");
+
+    // No AI button for their notes, and asking anyway sends nothing.
+    let form = web.get(app.url(&format!("/notes/{note}/draft"))).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("Suggest the note") && !form.contains("Suggest with AI"), "{form}");
+    let page = format!("/notes/{note}/draft");
+    let canary = "RESTRICTED-CANARY-4410 pt reports poor sleep";
+    let r = app.submit(&web, &page, &page, &[("shorthand", canary), ("action", "model")]).await;
+    assert_eq!(r.status(), 503);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("marked restricted"), "{html}");
+    assert!(html.contains("RESTRICTED-CANARY-4410"), "what was typed is kept");
+    assert!(fake.requests().is_empty(), "nothing about a restricted client reaches the model");
+    // Rules, which stay on the server, still draft.
+    let r = app.submit(&web, &page, &page, &[("shorthand", canary), ("action", "rules")]).await;
+    assert_eq!(r.status(), 200);
+
+    // The same therapist's other clients still may be drafted by the model.
+    let other = post("/api/v1/clients".into(), json!({"full_name": "Una Open"})).await;
+    let note = post(format!("/api/v1/clients/{other}/notes"), json!({"date": "2026-11-20", "body": body})).await;
+    let form = web.get(app.url(&format!("/notes/{note}/draft"))).send().await.unwrap().text().await.unwrap();
+    assert!(form.contains("Suggest with AI"), "{form}");
+    assert!(!fake.everything_received().contains("RESTRICTED-CANARY-4410"));
+    app.stop().await;
+}
+
 on_both_backends! {
+    checklist_36_a_restricted_clients_records_are_never_sent_to_a_model => restricted_clients_are_never_sent;
     checklist_36_a_model_drafts_from_de_identified_sources_never_the_psychotherapy_note => a_model_drafts_from_de_identified_sources;
     a_models_bad_answers_and_outages_keep_the_therapists_text => bad_answers_and_outages_keep_the_therapists_text;
     checklist_36_without_consent_no_call_and_the_monthly_budget_holds => no_consent_no_call_and_budgets_hold;

@@ -764,3 +764,69 @@ async fn a_session_note_is_suggested_from_shorthand_and_taken_section_by_section
     browser.close().await;
     app.stop().await;
 }
+
+/// Signs in, in the browser, an account made with `TestApp::verified_account`.
+async fn sign_in(c: &fantoccini::Client, app: &TestApp, email: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    fill(c, "email", email).await;
+    fill(c, "password", cbt_testkit::accounts::PASSWORD).await;
+    press(c, "/login").await;
+    wait_for_text(c, "h1", "Welcome").await;
+}
+
+/// Drafts from the client's records, as the therapist uses them: a
+/// formulation suggested, taken and saved, then drawn as the diagram; a
+/// hypothesis proposed from a recurring pattern, taken and saved, whose
+/// evidence links open the notes it cites.
+#[tokio::test]
+async fn a_formulation_and_a_hypothesis_are_drafted_from_the_records() {
+    let Some(browser) = Browser::launch().await else { return };
+    let app = TestApp::spawn(TestDatabase::sqlite()).await;
+    let email = "fran.formulate@example.org";
+    let web = app.verified_account(email).await;
+    let (client, notes, _) = crate::case_drafts::client_with_a_story(&app, &web).await;
+    let c = &browser.client;
+    sign_in(c, &app, email).await;
+
+    c.goto(&app.url(&format!("/clients/{client}"))).await.unwrap();
+    c.find(Locator::LinkText("Suggest one from the records")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Suggested formulation").await;
+    wait_for_text(c, "main .notice", "Rule-based suggestion, not AI.").await;
+    shot(&browser, "formulation-suggested.png").await;
+    // The protective factors left out; the rest taken as ticked.
+    c.find(Locator::Css("input[name='take_five_ps.protective']")).await.unwrap().click().await.unwrap();
+    press(c, &format!("/clients/{client}/formulations/draft")).await;
+    expect_heading(c, "New formulation").await;
+    wait_for_text(c, "main .notice", "nothing is saved until you save").await;
+    let value = |id: &'static str| async move {
+        c.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+    };
+    assert_eq!(value("five_ps.precipitating").await, "Low mood since the redundancy in May.");
+    assert_eq!(value("five_ps.protective").await, "", "not ticked, not taken");
+    fill(c, "title", "Formulation after session 3").await;
+    press(c, &format!("/clients/{client}/formulations")).await;
+    expect_heading(c, "Formulation after session 3").await;
+    let diagram = c.find(Locator::Css("figure.diagram svg")).await.unwrap().text().await.unwrap();
+    assert!(diagram.contains("redundancy"), "the diagram draws what was taken: {diagram}");
+    assert!(diagram.contains("Recruiter rang"), "and the worked example: {diagram}");
+    shot(&browser, "formulation-diagram.png").await;
+
+    c.goto(&app.url(&format!("/clients/{client}"))).await.unwrap();
+    c.find(Locator::LinkText("Propose from the records")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Proposed working hypotheses").await;
+    shot(&browser, "hypotheses-proposed.png").await;
+    c.find(Locator::XPath("//article[h2='Avoidance']//button")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "New hypothesis").await;
+    assert!(value("statement").await.starts_with("Avoidance recurs"));
+    press(c, &format!("/clients/{client}/hypotheses")).await;
+    wait_for_text(c, "main .notice", "Saved.").await;
+    // The evidence links open the notes it cites.
+    c.find(Locator::LinkText("Session note, 2026-10-08 (draft)")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Session note, 2026-10-08").await;
+    assert!(c.current_url().await.unwrap().path().ends_with(&format!("/notes/{}", notes[1])));
+
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await;
+    app.stop().await;
+}

@@ -29,6 +29,7 @@ mod ai_drafts;
 mod assessments;
 mod audit;
 mod browser;
+mod case_drafts;
 mod clients;
 mod clinical_records;
 mod conformance;

@@ -1,0 +1,118 @@
+//! A client's case as formulation and hypothesis drafts read it: their
+//! records, each cut into the fields a draft may quote. The app builds it
+//! from what is stored (session notes, the client's filled-in worksheets,
+//! questionnaire results, the presenting problems); this crate only reads.
+//!
+//! Every field is a [`Source`] whose id is `<kind>:<record id>:<field>`,
+//! so a sentence's citation names the record it rests on (a hypothesis's
+//! evidence links to it) and the words inside it.
+
+use crate::Source;
+use crate::shorthand::{Piece, lines};
+
+/// What kind of record a case record is, as far as drafts care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CaseRecordKind {
+    /// A session note: its sections' text.
+    SessionNote,
+    /// A seven-column thought record the client filled in.
+    ThoughtRecord,
+    /// The cognitive distortions checklist: one field per trap ticked,
+    /// "Trap name: the client's example", its label ending ": Trap name".
+    DistortionChecklist,
+    /// The core belief worksheet.
+    CoreBeliefWorksheet,
+    /// A questionnaire result: one field, "PHQ-9: 17 (moderately severe)".
+    Score,
+    /// The client's presenting problems, from their details.
+    Presenting,
+}
+
+impl CaseRecordKind {
+    /// The record kind as the store and the source ids name it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SessionNote => "session_note",
+            Self::ThoughtRecord | Self::DistortionChecklist | Self::CoreBeliefWorksheet => "homework",
+            Self::Score => "assessment",
+            Self::Presenting => "client",
+        }
+    }
+}
+
+/// One record of the case.
+#[derive(Clone, Debug)]
+pub struct CaseRecord {
+    pub kind: CaseRecordKind,
+    /// The record's id (for a score, the result's; for presenting problems,
+    /// the client's).
+    pub id: String,
+    /// `YYYY-MM-DD`: when it happened, for order and labels.
+    pub date: String,
+    /// Its fields; each source id is `<kind>:<id>:<field>`.
+    pub fields: Vec<Source>,
+    /// For a questionnaire result: its total.
+    pub score: Option<CaseScore>,
+}
+
+/// A questionnaire result's total.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaseScore {
+    /// The instrument's short name ("PHQ-9").
+    pub instrument: String,
+    pub total: i64,
+    /// The smallest change in the total beyond measurement error, when the
+    /// instrument gives one.
+    pub reliable_change: Option<i64>,
+}
+
+impl CaseRecord {
+    /// A record of `kind` from its (field, label, text) triples; empty
+    /// fields are left out.
+    pub fn new(kind: CaseRecordKind, id: &str, date: &str, fields: Vec<(&str, String, String)>) -> Self {
+        let fields = fields
+            .into_iter()
+            .filter(|(_, _, text)| !text.trim().is_empty())
+            .map(|(field, label, text)| Source { id: format!("{}:{id}:{field}", kind.code()), label, text })
+            .collect();
+        CaseRecord { kind, id: id.to_owned(), date: date.to_owned(), fields, score: None }
+    }
+
+    /// The field named `field`, if it has text.
+    pub fn field(&self, field: &str) -> Option<&Source> {
+        self.fields.iter().find(|s| s.id.rsplit(':').next() == Some(field))
+    }
+}
+
+/// The whole case, oldest record first.
+#[derive(Clone, Debug, Default)]
+pub struct Case {
+    pub records: Vec<CaseRecord>,
+}
+
+impl Case {
+    pub fn of_kind(&self, kind: CaseRecordKind) -> impl Iterator<Item = &CaseRecord> {
+        self.records.iter().filter(move |r| r.kind == kind)
+    }
+
+    /// Every source of the case (what a draft's citations point into).
+    pub fn sources(&self) -> Vec<Source> {
+        self.records.iter().flat_map(|r| r.fields.iter().cloned()).collect()
+    }
+
+    /// The record a source id belongs to.
+    pub fn record_of(&self, source: &str) -> Option<&CaseRecord> {
+        self.records.iter().find(|r| r.fields.iter().any(|f| f.id == source))
+    }
+}
+
+/// The record id inside a source id (`session_note:<id>:plan` → `<id>`).
+pub fn record_id_of(source: &str) -> Option<&str> {
+    source.split(':').nth(1)
+}
+
+/// Every sentence of a source's text, with its byte range (labels such as
+/// `P:` and list markers left out).
+pub(crate) fn sentences(source: &Source) -> Vec<Piece> {
+    lines(&source.text).into_iter().flat_map(|line| line.sentences).collect()
+}
