@@ -102,10 +102,12 @@ pub struct CaseResult {
 pub enum Outcome {
     Drafted(CaseScore),
     /// The model failed or answered unusably twice: what the app told the
-    /// therapist (a fixed sentence, no PHI). Counted, not fatal.
+    /// therapist (a fixed sentence, no PHI). Counted, not fatal; what was
+    /// sent is checked for identifiers all the same.
     Failed {
         expected: usize,
         message: String,
+        identifiers_sent: Option<usize>,
     },
 }
 
@@ -163,9 +165,12 @@ impl Evaluation {
                         t.identifiers_sent = Some(t.identifiers_sent.unwrap_or(0) + n);
                     }
                 }
-                Outcome::Failed { expected, .. } => {
+                Outcome::Failed { expected, identifiers_sent, .. } => {
                     t.failed += 1;
                     t.expected += expected;
+                    if let Some(n) = identifiers_sent {
+                        t.identifiers_sent = Some(t.identifiers_sent.unwrap_or(0) + n);
+                    }
                 }
             }
         }
@@ -192,9 +197,9 @@ impl Evaluation {
 }
 
 /// Runs every case in `options.cases` through the drafting pipeline of a
-/// throwaway app made from `settings` (only its `CBT_LLM_*` and log
-/// settings are used; nothing of the configured database, keys or files
-/// is touched), and scores the drafts.
+/// throwaway app made from `settings` (nothing of the configured
+/// database, keys, files, mail or secrets is used or touched; see
+/// [`throwaway_settings`]), and scores the drafts.
 pub async fn evaluate(settings: &Settings, options: &Options) -> Result<Evaluation, EvaluationError> {
     if settings.is_production() {
         return Err(EvaluationError::Production);
@@ -203,7 +208,7 @@ pub async fn evaluate(settings: &Settings, options: &Options) -> Result<Evaluati
     tracing::info!(cases = cases.len(), engine = ?options.engine, "draft evaluation started");
     let setup = |e: &dyn std::fmt::Display| EvaluationError::Setup(e.to_string());
     let folder = tempfile::Builder::new().prefix("cbt-draft-evaluation-").tempdir().map_err(|e| setup(&e))?;
-    let throwaway = throwaway_settings(settings, folder.path());
+    let throwaway = throwaway_settings(settings, folder.path(), options.engine);
     if let Some(problem) = throwaway.problems().first() {
         return Err(setup(problem));
     }
@@ -257,27 +262,40 @@ pub async fn evaluate(settings: &Settings, options: &Options) -> Result<Evaluati
     Ok(evaluation)
 }
 
-/// Settings for the throwaway app: everything in `folder`, local mode,
-/// generated secrets and keys, mail to the folder's outbox, a low bcrypt
-/// cost (one fictional account), and the configured model as it is.
-fn throwaway_settings(settings: &Settings, folder: &Path) -> Settings {
+/// Settings for the throwaway app: everything stored in `folder` (its
+/// own SQLite database, key folder, file folder, mail outbox and secrets,
+/// generated there), local mode, a low bcrypt cost for the one fictional
+/// account. The rest — the language model's settings above all, whatever
+/// they are — is as configured, so a provider added later needs nothing
+/// here; with `rules` no model is set up at all.
+fn throwaway_settings(settings: &Settings, folder: &Path, engine: Engine) -> Settings {
     Settings {
         env: Environment::Local,
         data_dir: folder.to_path_buf(),
+        database_url: None,
+        allow_sqlite_in_production: false,
+        key_provider: "local".into(),
+        kek_dir: None,
+        allow_local_kek_in_production: false,
+        file_store: "folder".into(),
+        file_dir: None,
+        smtp_host: None,
+        google_client_id: None,
+        session_secret: None,
+        session_secret_file: None,
+        csrf_secret: None,
+        csrf_secret_file: None,
+        jwt_secret: None,
+        jwt_secret_file: None,
+        audit_key: None,
+        audit_key_file: None,
         password_hash_cost: 4,
         password_hash_workers: 1,
-        log_format: settings.log_format,
-        log_level: settings.log_level.clone(),
-        llm_provider: settings.llm_provider.clone(),
-        llm_endpoint: settings.llm_endpoint.clone(),
-        llm_model: settings.llm_model.clone(),
-        llm_api_version: settings.llm_api_version.clone(),
-        llm_auth: settings.llm_auth.clone(),
-        llm_api_key: settings.llm_api_key.clone(),
-        llm_api_key_file: settings.llm_api_key_file.clone(),
-        llm_baa: settings.llm_baa,
-        llm_tokens_per_month: settings.llm_tokens_per_month,
-        ..Settings::default()
+        llm_provider: match engine {
+            Engine::Rules => "off".into(),
+            Engine::Model => settings.llm_provider.clone(),
+        },
+        ..settings.clone()
     }
 }
 
@@ -320,7 +338,11 @@ async fn run(
         let sent = recording.map(RecordingModel::take_sent);
         let outcome = match drafted {
             Ok(drafted) => Outcome::Drafted(score::score(case, &drafted, sent.as_deref())),
-            Err(AppError::ModelUnavailable(message)) => Outcome::Failed { expected: case.expected.len(), message },
+            Err(AppError::ModelUnavailable(message)) => Outcome::Failed {
+                expected: case.expected.len(),
+                message,
+                identifiers_sent: sent.as_deref().map(|sent| score::identifiers_in(case, sent)),
+            },
             Err(e) => return Err(failed(e)),
         };
         results.push(CaseResult {

@@ -95,12 +95,13 @@ pub fn markdown(e: &Evaluation) -> String {
                     optional(s.identifiers_sent),
                 );
             }
-            Outcome::Failed { expected, message } => {
+            Outcome::Failed { expected, message, identifiers_sent } => {
                 let message = message.replace('|', "/");
                 let _ = writeln!(
                     out,
-                    "| `{}` | {title} | {format} | 0/{expected} | all | — | 0 | 0 | 0 | 0 | — | {latency} | failed: {message} |",
+                    "| `{}` | {title} | {format} | 0/{expected} | all | — | 0 | 0 | 0 | 0 | {} | {latency} | failed: {message} |",
                     case.id,
+                    optional(*identifiers_sent),
                 );
             }
         }

@@ -177,6 +177,7 @@ async fn a_models_invented_facts_placeholders_failures_and_identifiers_are_count
     let rows = case_rows(&report);
     assert_eq!(rows[0][5], "#1, #2");
     assert!(rows[1][12].starts_with("failed: "), "{:?}", rows[1]);
+    assert_eq!(rows[1][10], "0", "what a failed case sent is checked too: {:?}", rows[1]);
     assert!(!report.contains("appetite normal [NAME_9]"), "no draft text in the report");
 }
 
