@@ -199,7 +199,7 @@ impl Evaluation {
 /// Runs every case in `options.cases` through the drafting pipeline of a
 /// throwaway app made from `settings` (nothing of the configured
 /// database, keys, files, mail or secrets is used or touched; see
-/// [`throwaway_settings`]), and scores the drafts.
+/// `throwaway_settings`), and scores the drafts.
 pub async fn evaluate(settings: &Settings, options: &Options) -> Result<Evaluation, EvaluationError> {
     if settings.is_production() {
         return Err(EvaluationError::Production);
