@@ -5,6 +5,7 @@
 //! free port: the real router, the real store, with an injected clock.
 
 pub mod config;
+pub mod evaluation;
 pub mod logging;
 pub mod secrets;
 
@@ -180,7 +181,7 @@ pub fn file_store(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
 }
 
 /// The use-case layer over a store, keyed with the configured secrets and
-/// key provider.
+/// key provider, drafting with the configured language model.
 pub async fn application(
     settings: &Settings,
     store: Arc<dyn Store>,
@@ -188,10 +189,24 @@ pub async fn application(
     mailer: Arc<dyn Mailer>,
     secrets: &Secrets,
 ) -> anyhow::Result<App> {
+    application_with_model(settings, store, clock, mailer, secrets, language_model(settings)?).await
+}
+
+/// [`application`] with the language model given rather than read from
+/// the settings (the draft evaluation wraps the configured one to see what
+/// it is sent).
+pub async fn application_with_model(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    mailer: Arc<dyn Mailer>,
+    secrets: &Secrets,
+    llm: Option<Arc<dyn cbt_ports::Llm>>,
+) -> anyhow::Result<App> {
     let keys = key_provider(settings).await?;
     let files = file_store(settings)?;
     let app = App::new(
-        AppPorts { store, clock, mailer, keys, files, llm: language_model(settings)? },
+        AppPorts { store, clock, mailer, keys, files, llm },
         AppKeys {
             audit: secrets.audit.expose(),
             links: secrets.jwt.expose(),

@@ -1,5 +1,5 @@
 //! `cbt-assistant`: serve the app (default), migrate, check the
-//! configuration, verify the audit log.
+//! configuration, verify the audit log, evaluate drafts.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -49,6 +49,37 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// AI-assisted draft commands.
+    Drafts {
+        #[command(subcommand)]
+        command: DraftsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DraftsCommand {
+    /// Run the drafting pipeline on the fictional evaluation cases, in a
+    /// throwaway app (a temporary database and key folder, deleted after),
+    /// and report coverage of expected facts, invented facts, unsupported
+    /// sentences, leaked placeholders and identifiers sent to the model.
+    /// Fails only when the cases cannot be run, not on low scores.
+    /// Refused in production.
+    Evaluate {
+        /// The folder of case files (`*.toml`).
+        #[arg(long, default_value = cbt_server::evaluation::CASES_FOLDER)]
+        cases: PathBuf,
+        /// Write the Markdown report here (folders made as needed);
+        /// without it the report goes to standard output.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// `rules`: structured drafting; `model`: the model `CBT_LLM_*`
+        /// configures (it must be marked `CBT_LLM_BAA=true`).
+        #[arg(long, value_enum, default_value = "rules")]
+        engine: cbt_server::evaluation::Engine,
+        /// The commit the report names (default: `git rev-parse HEAD`).
+        #[arg(long)]
+        commit: Option<String>,
     },
 }
 
@@ -114,6 +145,12 @@ fn main() -> ExitCode {
     if let Some(Command::Config { command: ConfigCommand::Check }) = cli.command {
         return config_check(&settings);
     }
+    // Before the secrets: the evaluation makes its own in a throwaway
+    // folder and touches nothing of the configured data folder.
+    if let Some(Command::Drafts { command: DraftsCommand::Evaluate { cases, report, engine, commit } }) = cli.command {
+        let options = cbt_server::evaluation::Options { cases, engine, commit };
+        return drafts_evaluate(&settings, &options, report.as_deref());
+    }
     let mut problems: Vec<String> = settings.problems().iter().map(ToString::to_string).collect();
     let secrets = match secrets::resolve(&settings, Generate::Yes) {
         Ok(s) => Some(s),
@@ -145,7 +182,7 @@ fn main() -> ExitCode {
                 let size = DemoSize { clients, notes_per_client: notes, busy_client_notes };
                 demo_seed(&settings, &secrets, size).await
             }
-            Some(Command::Config { .. }) => Ok(ExitCode::SUCCESS),
+            Some(Command::Config { .. } | Command::Drafts { .. }) => Ok(ExitCode::SUCCESS),
         }
     });
     match result {
@@ -269,6 +306,46 @@ async fn demo_seed(settings: &Settings, secrets: &secrets::Secrets, size: DemoSi
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `drafts evaluate`: the report to `report` (or standard output) and a
+/// one-line summary; exit 2 when the cases cannot be run.
+fn drafts_evaluate(
+    settings: &Settings,
+    options: &cbt_server::evaluation::Options,
+    report: Option<&std::path::Path>,
+) -> ExitCode {
+    // Logs go to standard output: off when the report goes there.
+    let filter = if report.is_some() { settings.log_level.as_str() } else { "off" };
+    if let Err(e) = logging::init(matches!(settings.log_format, LogFormat::Json), filter) {
+        return fail(&[e]);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&[format!("cannot start the async runtime: {e}")]),
+    };
+    let evaluation = match runtime.block_on(cbt_server::evaluation::evaluate(settings, options)) {
+        Ok(evaluation) => evaluation,
+        Err(e) => return fail(&[e.to_string()]),
+    };
+    let markdown = evaluation.markdown();
+    match report {
+        None => {
+            print!("{markdown}");
+            eprintln!("{}", evaluation.summary());
+        }
+        Some(path) => {
+            let written = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                Some(parent) => std::fs::create_dir_all(parent).and_then(|()| std::fs::write(path, &markdown)),
+                None => std::fs::write(path, &markdown),
+            };
+            if let Err(e) = written {
+                return fail(&[format!("--report: cannot write {} ({e})", path.display())]);
+            }
+            println!("{} (report: {})", evaluation.summary(), path.display());
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn print_key_counts(current: &str, counts: &[(String, u64)]) {

@@ -35,6 +35,7 @@ mod clinical_records;
 mod conformance;
 mod cross_account;
 mod demo;
+mod draft_evaluation;
 mod encryption;
 mod errors;
 mod headers;
