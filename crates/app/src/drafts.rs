@@ -197,6 +197,21 @@ impl App {
         request: NoteDraftRequest,
         ctx: &RequestContext,
     ) -> Result<DraftedNote, AppError> {
+        self.draft_session_note_as_written(account, id, request, ctx, None).await
+    }
+
+    /// As [`App::draft_session_note`]; a model's sentences are also sent
+    /// to `progress` as they are written (placeholders put back), for a
+    /// page that shows the draft growing. A page that went away stops
+    /// nothing: the call ends and is recorded as any other.
+    pub async fn draft_session_note_as_written(
+        &self,
+        account: &Account,
+        id: RecordId,
+        request: NoteDraftRequest,
+        ctx: &RequestContext,
+        progress: Option<tokio::sync::mpsc::Sender<DraftProgress>>,
+    ) -> Result<DraftedNote, AppError> {
         let me = Self::clinician(account)?;
         // Another therapist's note is not found, whatever was sent with it.
         let stored = self.stored_record::<SessionNote>(me, id).await?;
@@ -257,7 +272,8 @@ impl App {
                 max_tokens: 2_000,
                 temperature: 0.0,
             };
-            let answer = match answer_of(llm.as_ref(), request, &mut call).await {
+            let written = Written { progress: progress.as_ref(), placeholders: &placeholders };
+            let answer = match answer_of(llm.as_ref(), request, &mut call, written).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     call.outcome = outcome_of(&e);
@@ -274,6 +290,9 @@ impl App {
                 }
                 // One more try, told what was wrong (never what it said).
                 Err(problem) if call.attempts < 2 => {
+                    if let Some(progress) = &progress {
+                        let _ = progress.send(DraftProgress::StartedAgain).await;
+                    }
                     messages.push(ChatMessage::new(Role::Assistant, answer));
                     messages.push(ChatMessage::new(
                         Role::User,
@@ -400,18 +419,55 @@ impl ModelCall {
 /// The most text an answer may have (a note is far shorter).
 const ANSWER_MAX: usize = 256 * 1024;
 
+/// A model's draft as it is written, for a page that shows it growing.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DraftProgress {
+    /// A sentence, in the note's `section`.
+    Sentence { section: String, text: String },
+    /// The answer could not be used: the model is asked again, and what it
+    /// wrote so far is void.
+    StartedAgain,
+}
+
+impl std::fmt::Debug for DraftProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sentence { section, text } => write!(f, "Sentence({section}, {} chars)", text.len()),
+            Self::StartedAgain => f.write_str("StartedAgain"),
+        }
+    }
+}
+
+/// Where the sentences of an answer go as they are written.
+struct Written<'a> {
+    progress: Option<&'a tokio::sync::mpsc::Sender<DraftProgress>>,
+    placeholders: &'a Placeholders,
+}
+
 /// The whole answer of one completion, its tokens added to the call's.
-async fn answer_of(llm: &dyn Llm, request: ChatRequest, call: &mut ModelCall) -> Result<String, LlmError> {
+async fn answer_of(
+    llm: &dyn Llm,
+    request: ChatRequest,
+    call: &mut ModelCall,
+    written: Written<'_>,
+) -> Result<String, LlmError> {
     use futures_util::StreamExt as _;
     let mut stream = llm.chat(request).await?;
-    let mut answer = String::new();
+    let mut watcher = cbt_drafting::AnswerWatcher::default();
     while let Some(event) = stream.next().await {
         match event? {
             ChatEvent::Text(piece) => {
                 call.first_token.get_or_insert_with(|| call.started.elapsed());
-                answer.push_str(&piece);
-                if answer.len() > ANSWER_MAX {
+                let sentences = watcher.push(&piece);
+                if watcher.answer().len() > ANSWER_MAX {
                     return Err(LlmError::Malformed("the answer was far longer than a note".into()));
+                }
+                if let Some(progress) = written.progress {
+                    for s in sentences {
+                        let text = written.placeholders.restore(&s.text);
+                        // A page that went away is not waited for.
+                        let _ = progress.try_send(DraftProgress::Sentence { section: s.section, text });
+                    }
                 }
             }
             ChatEvent::Finished { reason, usage } => {
@@ -420,7 +476,7 @@ async fn answer_of(llm: &dyn Llm, request: ChatRequest, call: &mut ModelCall) ->
                 if reason == FinishReason::Length {
                     return Err(LlmError::Malformed("the answer was cut off at its length limit".into()));
                 }
-                return Ok(answer);
+                return Ok(watcher.answer().to_owned());
             }
         }
     }

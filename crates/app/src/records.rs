@@ -64,6 +64,13 @@ impl App {
     }
 
     /// The stored record, if it is this therapist's and of kind `T`.
+    /// Whether the record is one of the account's, of kind `T`:
+    /// `NotFound` otherwise. Nothing is decrypted, so nothing is audited.
+    pub async fn check_record<T: ClinicalRecord>(&self, account: &Account, id: RecordId) -> Result<(), AppError> {
+        let me = Self::clinician(account)?;
+        self.stored_record::<T>(me, id).await.map(|_| ())
+    }
+
     pub(crate) async fn stored_record<T: ClinicalRecord>(
         &self,
         me: AccountId,

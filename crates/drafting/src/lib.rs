@@ -36,7 +36,10 @@ pub use case::{Case, CaseRecord, CaseRecordKind, CaseScore, record_id_of};
 pub use deidentify::{Identifiers, Placeholders, deidentify};
 pub use formulation::{ExampleDraft, FormulationDraft, draft_formulation};
 pub use hypotheses::{EvidenceDraft, HypothesisDraft, draft_hypotheses};
-pub use model::{AnswerProblem, NOTE_PROMPT, NOTE_PROMPT_VERSION, note_request, note_schema, read_note_answer};
+pub use model::{
+    AnswerProblem, AnswerWatcher, NOTE_PROMPT, NOTE_PROMPT_VERSION, WrittenSentence, note_request, note_schema,
+    read_note_answer,
+};
 pub use note::{DraftSection, NoteDraft, NoteFormat, draft_session_note};
 pub use shorthand::expand_abbreviations;
 

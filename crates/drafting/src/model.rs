@@ -118,6 +118,96 @@ pub fn read_note_answer(
     Ok(NoteDraft { format, sections, unplaced: Vec::new() })
 }
 
+/// Reads a note answer while it streams in: each sentence object, once
+/// its closing brace arrives, is handed out with the section it is in, so
+/// a page can show the draft as it is written. It only previews: the whole
+/// answer is still read and checked by [`read_note_answer`] at the end.
+#[derive(Default)]
+pub struct AnswerWatcher {
+    answer: String,
+    /// How far `answer` has been scanned.
+    scanned: usize,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// The last string closed at depth 1 (a section's name, before its list).
+    last_key: String,
+    key_start: Option<usize>,
+    section: String,
+    sentence_start: Option<usize>,
+}
+
+/// A sentence of the answer, as written so far (placeholders in).
+#[derive(Clone, PartialEq, Eq)]
+pub struct WrittenSentence {
+    pub section: String,
+    pub text: String,
+}
+
+impl std::fmt::Debug for WrittenSentence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WrittenSentence").field("section", &self.section).field("chars", &self.text.len()).finish()
+    }
+}
+
+impl AnswerWatcher {
+    /// Takes the next piece of the answer; returns the sentences it completed.
+    pub fn push(&mut self, piece: &str) -> Vec<WrittenSentence> {
+        self.answer.push_str(piece);
+        let mut out = Vec::new();
+        let bytes = self.answer.as_bytes();
+        for (i, &b) in bytes.iter().enumerate().skip(self.scanned) {
+            if self.in_string {
+                match (self.escaped, b) {
+                    (true, _) => self.escaped = false,
+                    (false, b'\\') => self.escaped = true,
+                    (false, b'"') => {
+                        self.in_string = false;
+                        if let Some(start) = self.key_start.take() {
+                            self.last_key = self.answer[start..i].to_owned();
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => {
+                    self.in_string = true;
+                    if self.depth == 1 {
+                        self.key_start = Some(i + 1);
+                    }
+                }
+                b'{' | b'[' => {
+                    self.depth += 1;
+                    match (self.depth, b) {
+                        (2, b'[') => self.section = self.last_key.clone(),
+                        (3, b'{') => self.sentence_start = Some(i),
+                        _ => {}
+                    }
+                }
+                b'}' | b']' => {
+                    if let (3, b'}', Some(start)) = (self.depth, b, self.sentence_start.take())
+                        && let Ok(s) = serde_json::from_str::<AnswerSentence>(&self.answer[start..=i])
+                        && !s.text.trim().is_empty()
+                    {
+                        out.push(WrittenSentence { section: self.section.clone(), text: s.text.trim().to_owned() });
+                    }
+                    self.depth = self.depth.saturating_sub(1);
+                }
+                _ => {}
+            }
+        }
+        self.scanned = bytes.len();
+        out
+    }
+
+    /// The answer so far.
+    pub fn answer(&self) -> &str {
+        &self.answer
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +253,26 @@ mod tests {
         let invented = &draft.sections[3].sentences[1];
         assert!(unsupported(invented, &sent).is_some(), "a quote found nowhere is flagged");
         assert!(draft.sections[1].sentences.is_empty(), "empty stays empty");
+    }
+
+    #[test]
+    fn sentences_are_seen_as_they_close_whatever_the_pieces() {
+        let answer = r#"{"subjective": [{"text": "Poor sleep {x} \"two\" weeks.", "source": "shorthand", "quote": "q"}],
+            "objective": [], "plan": [{"text": "TR daily.", "source": "shorthand", "quote": "HW: TR daily"}]}"#;
+        // Cut anywhere, even inside strings and escapes: the same sentences.
+        for size in [1, 2, 3, 7, 64, answer.len()] {
+            let mut watcher = AnswerWatcher::default();
+            let mut seen = Vec::new();
+            let chars: Vec<char> = answer.chars().collect();
+            for piece in chars.chunks(size) {
+                seen.extend(watcher.push(&piece.iter().collect::<String>()));
+            }
+            let seen: Vec<(&str, &str)> = seen.iter().map(|s| (s.section.as_str(), s.text.as_str())).collect();
+            assert_eq!(seen, vec![("subjective", "Poor sleep {x} \"two\" weeks."), ("plan", "TR daily.")], "{size}");
+            assert_eq!(watcher.answer(), answer);
+        }
+        let mut watcher = AnswerWatcher::default();
+        assert!(watcher.push("Sure! {\"subjective\": [{\"text\": \"half").is_empty(), "nothing until it closes");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use cbt_app::AppError;
-use cbt_app::drafts::{AiDraftsStatus, DraftedNote, DraftingEngine, NoteDraftOptions, NoteDraftRequest};
+use cbt_app::drafts::{AiDraftsStatus, DraftProgress, DraftedNote, DraftingEngine, NoteDraftOptions, NoteDraftRequest};
 use cbt_domain::ids::RecordId;
 use cbt_domain::session_note::SessionNote;
 use cbt_domain::validation::FieldErrors;
@@ -155,20 +155,14 @@ struct SourcesView {
 }
 
 impl SourcesView {
-    fn new(options: &NoteDraftOptions, visitor: &Visitor, csrf: &CsrfToken) -> Self {
+    fn new(options: &NoteDraftOptions, layout: Layout) -> Self {
         let model = options.model.as_ref().map(|info| info.model.clone());
-        SourcesView { layout: Layout::for_visitor("clients", visitor, csrf), model, model_problem: None }
+        SourcesView { layout, model, model_problem: None }
     }
 }
 
-fn sources_page(
-    view: SourcesView,
-    id: RecordId,
-    input: ShorthandInput,
-    code: StatusCode,
-    errors: FieldErrors,
-) -> Response {
-    let page = SourcesPage {
+fn sources_page(view: SourcesView, id: RecordId, input: ShorthandInput, errors: FieldErrors) -> SourcesPage {
+    SourcesPage {
         layout: view.layout,
         model: view.model,
         model_problem: view.model_problem,
@@ -176,8 +170,7 @@ fn sources_page(
         shorthand: input.shorthand,
         transcript: input.transcript,
         errors: errors.into(),
-    };
-    html(code, page)
+    }
 }
 
 /// The form for the shorthand (the note must be the therapist's and
@@ -195,8 +188,8 @@ pub async fn note_draft_form(
     if options.note.signed_at.is_some() {
         return Ok(Redirect::to(&format!("/notes/{id}")).into_response());
     }
-    let view = SourcesView::new(&options, &visitor, &csrf);
-    Ok(sources_page(view, id, ShorthandInput::default(), StatusCode::OK, FieldErrors::default()))
+    let view = SourcesView::new(&options, Layout::for_visitor("clients", &visitor, &csrf));
+    Ok(html(StatusCode::OK, sources_page(view, id, ShorthandInput::default(), FieldErrors::default())))
 }
 
 /// One sentence of a suggestion as the page shows it.
@@ -246,7 +239,7 @@ fn shown(sentence: &DraftSentence, sources: &[Source], placeholders: &Placeholde
     }
 }
 
-fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Response {
+fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> DraftPage {
     let mut current = NoteForm::from_note(drafted.note.content.expose(), drafted.note.version);
     let (sources, placeholders) = (&drafted.sources, &drafted.placeholders);
     let sections = drafted
@@ -261,7 +254,7 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Re
             suggested: section.text(),
         })
         .collect();
-    let page = DraftPage {
+    DraftPage {
         layout,
         note_id: drafted.note.id.to_string(),
         version: drafted.note.version,
@@ -274,8 +267,53 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Re
         unplaced: drafted.draft.unplaced.iter().map(|s| shown(s, sources, placeholders)).collect(),
         shorthand: input.shorthand,
         transcript: input.transcript,
+    }
+}
+
+/// What a draft request ends in: a page, or the note itself (signed
+/// meanwhile).
+enum Outcome {
+    Page(StatusCode, String),
+    Note(RecordId),
+}
+
+fn rendered<T: Template>(status: StatusCode, page: T) -> Result<Outcome, WebError> {
+    let body = page.render().map_err(|e| WebError::Internal(format!("template: {e}")))?;
+    Ok(Outcome::Page(status, body))
+}
+
+/// The page a draft request ends on: the suggestion, or the shorthand
+/// form again with what was typed and why.
+async fn after_draft(
+    state: &WebState,
+    account: &cbt_domain::account::Account,
+    ctx: &cbt_domain::audit::RequestContext,
+    layout: Layout,
+    id: RecordId,
+    input: ShorthandInput,
+    result: Result<DraftedNote, AppError>,
+) -> Result<Outcome, WebError> {
+    let (code, errors, problem) = match result {
+        Ok(drafted) => return rendered(StatusCode::OK, draft_page(layout, drafted, input)),
+        Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
+        // The model failed: said plainly, with everything typed kept.
+        Err(AppError::ModelUnavailable(message)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, FieldErrors::default(), Some(message))
+        }
+        Err(AppError::Locked) => return Ok(Outcome::Note(id)),
+        Err(e) => return Err(e.into()),
     };
-    html(StatusCode::OK, page)
+    let options = state.app.note_draft_options(account, id, ctx).await?;
+    let view = SourcesView { model_problem: problem, ..SourcesView::new(&options, layout) };
+    rendered(code, sources_page(view, id, input, errors))
+}
+
+fn request_of(input: &ShorthandInput) -> NoteDraftRequest {
+    NoteDraftRequest {
+        with_model: input.action == "model",
+        shorthand: input.shorthand.clone(),
+        transcript: input.transcript.clone(),
+    }
 }
 
 /// Drafts the note from the shorthand and shows the suggestion beside it.
@@ -289,30 +327,84 @@ pub async fn draft_note(
     Form(input): Form<ShorthandInput>,
 ) -> Result<Response, WebError> {
     let id: RecordId = id_or_404(&id)?;
-    // The shorthand form again, with what was typed and why.
-    let form_again = async |input: ShorthandInput, code, errors, problem| -> Result<Response, WebError> {
-        let options = state.app.note_draft_options(&current.account, id, &ctx).await?;
-        let view = SourcesView { model_problem: problem, ..SourcesView::new(&options, &visitor, &csrf) };
-        Ok(sources_page(view, id, input, code, errors))
+    let layout = Layout::for_visitor("clients", &visitor, &csrf);
+    let result = if input.action == "edit" {
+        // Back to the form, with what was typed.
+        Err(AppError::Invalid(FieldErrors::default()))
+    } else {
+        state.app.draft_session_note(&current.account, id, request_of(&input), &ctx).await
     };
-    if input.action == "edit" {
-        return form_again(input, StatusCode::OK, FieldErrors::default(), None).await;
+    let edit = input.action == "edit";
+    match after_draft(&state, &current.account, &ctx, layout, id, input, result).await? {
+        Outcome::Page(code, body) => Ok(html_body(if edit { StatusCode::OK } else { code }, body)),
+        Outcome::Note(id) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
     }
-    let request = NoteDraftRequest {
-        with_model: input.action == "model",
-        shorthand: input.shorthand.clone(),
-        transcript: input.transcript.clone(),
-    };
-    match state.app.draft_session_note(&current.account, id, request, &ctx).await {
-        Ok(drafted) => Ok(draft_page(Layout::for_visitor("clients", &visitor, &csrf), drafted, input)),
-        Err(AppError::Invalid(errors)) => form_again(input, StatusCode::UNPROCESSABLE_ENTITY, errors, None).await,
-        // The model failed: said plainly, with everything typed kept.
-        Err(AppError::ModelUnavailable(message)) => {
-            form_again(input, StatusCode::SERVICE_UNAVAILABLE, FieldErrors::default(), Some(message)).await
+}
+
+fn html_body(code: StatusCode, body: String) -> Response {
+    (code, [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// The model's suggestion as it is written (`text/event-stream`): a
+/// `sentence` event per sentence (`{"section", "text"}` as JSON), `again`
+/// when the model is asked once more, then `page` with the page the
+/// request ends on (the suggestion, or the shorthand form with why) as
+/// HTML, or `note` with the note's address when it was signed meanwhile.
+/// The page's script shows the sentences, then puts the page in place;
+/// without script the form posts to [`draft_note`] instead.
+pub async fn draft_note_as_written(
+    State(state): State<WebState>,
+    SignedIn(current): SignedIn,
+    visitor: Visitor,
+    csrf: axum::Extension<CsrfToken>,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    Form(mut input): Form<ShorthandInput>,
+) -> Result<Response, WebError> {
+    use axum::response::sse::{Event, Sse};
+    use futures_util::StreamExt as _;
+    let id: RecordId = id_or_404(&id)?;
+    // Another therapist's note is not found, before anything is streamed.
+    state.app.check_record::<SessionNote>(&current.account, id).await?;
+    input.action = "model".into();
+    let layout = Layout::for_visitor("clients", &visitor, &csrf);
+    let (progress, written) = tokio::sync::mpsc::channel(256);
+    let account = current.account.clone();
+    let drafting = tokio::spawn(async move {
+        let request = request_of(&input);
+        let result = state.app.draft_session_note_as_written(&account, id, request, &ctx, Some(progress)).await;
+        after_draft(&state, &account, &ctx, layout, id, input, result).await
+    });
+    let sentences = futures_util::stream::unfold(written, |mut written| async move {
+        let event = match written.recv().await? {
+            DraftProgress::Sentence { section, text } => {
+                let label = section_label(&section);
+                Event::default().event("sentence").json_data(serde_json::json!({"section": label, "text": text}))
+            }
+            DraftProgress::StartedAgain => Ok(Event::default().event("again").data("")),
+        };
+        Some((event.unwrap_or_default(), written))
+    });
+    let end = futures_util::stream::once(async move {
+        match drafting.await {
+            // An event's data may not hold a carriage return (browsers send
+            // the typed text with CRLF line ends): the page is HTML either way.
+            Ok(Ok(Outcome::Page(_, body))) => {
+                Event::default().event("page").data(body.replace("\r\n", "\n").replace('\r', "\n"))
+            }
+            Ok(Ok(Outcome::Note(id))) => Event::default().event("note").data(format!("/notes/{id}")),
+            Ok(Err(e)) => {
+                tracing::warn!(error = ?e, "a streamed draft failed");
+                Event::default().event("failed").data("")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a streamed draft's task ended abnormally");
+                Event::default().event("failed").data("")
+            }
         }
-        Err(AppError::Locked) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
-        Err(e) => Err(e.into()),
-    }
+    });
+    let events = sentences.chain(end).map(Ok::<_, std::convert::Infallible>);
+    Ok(Sse::new(events).into_response())
 }
 
 /// What the therapist took from a suggestion: per section `take_<name>`

@@ -175,6 +175,7 @@ pub fn router(
         .route("/notes/{id}/edit", get(note_pages::edit_form))
         .route("/notes/{id}/draft", get(draft_pages::note_draft_form).post(draft_pages::draft_note))
         .route("/notes/{id}/draft/take", post(draft_pages::take_draft))
+        .route("/notes/{id}/draft/as-written", post(draft_pages::draft_note_as_written))
         .route("/notes/{id}/sign", post(note_pages::sign))
         .route("/notes/{id}/addenda", post(note_pages::add_addendum))
         .route("/notes/{id}/private", get(note_pages::private_form).post(note_pages::save_private))

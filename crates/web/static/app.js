@@ -62,3 +62,98 @@ document.addEventListener("submit", (event) => {
   const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
   if (message && !window.confirm(message)) event.preventDefault();
 });
+
+// An AI draft shown as it is written: "Suggest with AI" posts the form to
+// its as-written address and reads the event stream, listing each sentence
+// as the model finishes it; the last event is the page the request ends on
+// (the suggestion, or the form again with why), which replaces this one.
+// Without this file the button posts the form and the page comes whole.
+(function () {
+  if (!window.fetch || !window.TextDecoder || !window.DOMParser) return;
+
+  function showPage(html) {
+    const page = new DOMParser().parseFromString(html, "text/html");
+    const main = page.querySelector("main");
+    if (!main) return false;
+    document.title = page.title;
+    document.querySelector("main").replaceWith(main);
+    const heading = main.querySelector("h1");
+    if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
+    return true;
+  }
+
+  // One event of the stream; true when it ends the request.
+  function handle(block, view) {
+    let name = "message";
+    const data = [];
+    block.split("\n").forEach((line) => {
+      if (line.startsWith("event:")) name = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+    });
+    const text = data.join("\n");
+    if (name === "sentence") {
+      const sentence = JSON.parse(text);
+      const item = document.createElement("li");
+      const section = document.createElement("strong");
+      section.textContent = sentence.section + ": ";
+      item.append(section, sentence.text);
+      view.lines.append(item);
+      view.status.textContent = view.lines.children.length + " sentences so far…";
+      return false;
+    }
+    if (name === "again") {
+      view.lines.textContent = "";
+      view.status.textContent = "That answer could not be used; the AI is asked once more…";
+      return false;
+    }
+    if (name === "page") return showPage(text);
+    if (name === "note") { window.location.assign(text); return true; }
+    return false;
+  }
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.matches || !form.matches("form[data-as-written]")) return;
+    if (!event.submitter || event.submitter.value !== "model") return;
+    event.preventDefault();
+    const view = {
+      region: document.getElementById("draft-progress"),
+      status: document.getElementById("draft-progress-status"),
+      lines: document.getElementById("draft-progress-lines"),
+    };
+    const buttons = form.querySelectorAll("button");
+    const body = new URLSearchParams(new FormData(form));
+    body.set("action", "model");
+    buttons.forEach((b) => { b.disabled = true; });
+    view.lines.textContent = "";
+    view.region.hidden = false;
+    view.region.scrollIntoView({ block: "nearest" });
+    view.status.textContent = "Asking the AI…";
+    let finished = false;
+    try {
+      const response = await fetch(form.dataset.asWritten, {
+        method: "POST", body, credentials: "same-origin", headers: { Accept: "text/event-stream" },
+      });
+      if (!response.ok || !response.body) throw new Error("answered " + response.status);
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          finished = handle(buffer.slice(0, cut), view) || finished;
+          buffer = buffer.slice(cut + 2);
+        }
+      }
+    } catch (e) {
+      finished = false;
+    }
+    if (!finished) {
+      view.status.textContent = "Something went wrong. Your shorthand is still here: try again.";
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  });
+})();

@@ -448,7 +448,86 @@ async fn restricted_clients_are_never_sent(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+/// The events of a `text/event-stream` body as they arrived: (chunk
+/// number, event name, data).
+async fn events_of(mut r: reqwest::Response) -> Vec<(usize, String, String)> {
+    let mut text = String::new();
+    let mut events = Vec::new();
+    let mut chunk_number = 0;
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        chunk_number += 1;
+        text.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(cut) = text.find("\n\n") {
+            let block: String = text.drain(..cut + 2).collect();
+            let mut name = String::new();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push(d.strip_prefix(' ').unwrap_or(d).to_owned());
+                }
+            }
+            events.push((chunk_number, name, data.join("\n")));
+        }
+    }
+    events
+}
+
+async fn a_models_draft_is_shown_as_it_is_written(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let fake = FakeLlm::start().await;
+    let pieces = model_answer().len() / 4;
+    fake.always(cbt_testkit::LlmReply::Answer {
+        text: model_answer(),
+        pieces,
+        pause: std::time::Duration::from_millis(5),
+    });
+    let app = with_model(db, &fake, true).await;
+    let (web, _, note) = consenting_therapist(&app, "as-written@example.org").await;
+    let page = format!("/notes/{note}/draft");
+    let stream = format!("/notes/{note}/draft/as-written");
+    let r = app.submit(&web, &page, &stream, &[("shorthand", MODEL_SHORTHAND), ("action", "model")]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let events = events_of(r).await;
+    let names: Vec<&str> = events.iter().map(|(_, name, _)| name.as_str()).collect();
+    assert_eq!(names, vec!["sentence", "sentence", "sentence", "page"], "{events:?}");
+    let sentences: Vec<Value> = events[..3].iter().map(|(_, _, data)| serde_json::from_str(data).unwrap()).collect();
+    assert!(
+        sentences
+            .contains(&json!({"section": "Subjective", "text": "Delphine Okafor reports poor sleep for two weeks."})),
+        "each sentence with its section, names put back: {sentences:?}"
+    );
+    assert!(events[0].0 < events[3].0, "the first sentence arrived before the answer was finished");
+    let (_, _, html) = &events[3];
+    assert!(html.contains("AI suggestion from llama3.1:8b"), "the suggestion page: {html}");
+    assert_eq!(html.matches("Not what its source says").count(), 1, "checked as the whole page is");
+    assert!(!fake.everything_received().contains("Okafor"), "de-identified as ever");
+    let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
+    assert_eq!(audit_count(&events, "ai.call"), 1);
+
+    // A failure ends the stream with the form again, what was typed kept
+    // (its carriage returns too: an event's data cannot hold them).
+    fake.always(cbt_testkit::LlmReply::Status { status: 503, retry_after: None });
+    let typed = "Pt reports poor sleep.\r\nHW: TR daily";
+    let r = app.submit(&web, &page, &stream, &[("shorthand", typed), ("action", "model")]).await;
+    let events = events_of(r).await;
+    let (_, name, html) = events.last().unwrap();
+    assert_eq!(name, "page");
+    assert!(html.contains("cannot be reached just now") && html.contains("HW: TR daily"), "{html}");
+
+    // Another therapist's note: not found, before anything streams.
+    let stranger = app.verified_account("stream-stranger@example.org").await;
+    let own = app.submit(&stranger, "/account/ai-drafts", "/account/ai-drafts", &[("consent", "allow")]).await;
+    assert_eq!(own.status(), 303);
+    let r = app.submit(&stranger, "/account/ai-drafts", &stream, &[("shorthand", "x"), ("action", "model")]).await;
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
 on_both_backends! {
+    a_models_draft_is_streamed_sentence_by_sentence_then_the_page => a_models_draft_is_shown_as_it_is_written;
     checklist_36_a_restricted_clients_records_are_never_sent_to_a_model => restricted_clients_are_never_sent;
     checklist_36_a_model_drafts_from_de_identified_sources_never_the_psychotherapy_note => a_model_drafts_from_de_identified_sources;
     a_models_bad_answers_and_outages_keep_the_therapists_text => bad_answers_and_outages_keep_the_therapists_text;

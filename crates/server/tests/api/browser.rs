@@ -830,3 +830,88 @@ async fn a_formulation_and_a_hypothesis_are_drafted_from_the_records() {
     browser.close().await;
     app.stop().await;
 }
+
+/// An AI draft as the therapist sees it written: shorthand in, each
+/// sentence listed as the model finishes it, then the suggestion beside
+/// the note; two sections taken, one edited, then saved and signed. The
+/// model is the fake provider, streaming its answer a piece at a time.
+#[tokio::test]
+async fn an_ai_draft_is_streamed_then_taken_in_part_edited_and_signed() {
+    let Some(browser) = Browser::launch().await else { return };
+    let fake = cbt_testkit::FakeLlm::start().await;
+    let answer = serde_json::json!({
+        "subjective": [{"text": "[NAME_1] reports two weeks of poor sleep.", "source": "shorthand",
+                        "quote": "[NAME_1] reports poor sleep x2 wks"}],
+        "objective": [{"text": "Thought records were introduced for work worries.", "source": "shorthand",
+                       "quote": "Introduced TR for ANTs about work"}],
+        "assessment": [],
+        "plan": [{"text": "Homework: a thought record every day.", "source": "shorthand", "quote": "HW: TR daily"}]
+    })
+    .to_string();
+    let pieces = answer.len() / 3;
+    fake.always(cbt_testkit::LlmReply::Answer { text: answer, pieces, pause: std::time::Duration::from_millis(15) });
+    let endpoint = format!("{}/v1", fake.base_url());
+    let app = TestApp::spawn_with(TestDatabase::sqlite(), move |s| {
+        s.llm_provider = "self-hosted".into();
+        s.llm_endpoint = Some(endpoint);
+        s.llm_model = Some("llama3.1:8b".into());
+        s.llm_baa = true;
+    })
+    .await;
+    let c = &browser.client;
+    sign_up_verify_and_sign_in(c, &app, "ash.stream@example.org").await;
+    c.goto(&app.url("/account/ai-drafts")).await.unwrap();
+    c.find(Locator::Css("button[value=allow]")).await.unwrap().click().await.unwrap();
+    wait_for_text(c, "main", "You allowed AI drafts on").await;
+    c.goto(&app.url("/clients/new")).await.unwrap();
+    fill(c, "full_name", "Morgan Streamwell").await;
+    press(c, "/clients").await;
+    expect_heading(c, "Morgan Streamwell").await;
+    c.find(Locator::LinkText("New session note")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "New session note").await;
+    press(c, &format!("/clients/{}/notes", client_id(c).await)).await;
+    expect_heading(c, "Session note draft").await;
+    let note = path_id(c, "/notes/").await;
+
+    c.find(Locator::LinkText("Suggest from shorthand")).await.unwrap().click().await.unwrap();
+    expect_heading(c, "Suggest a note from your shorthand").await;
+    fill(
+        c,
+        "shorthand",
+        "Morgan Streamwell reports poor sleep x2 wks.\nIntroduced TR for ANTs about work.\nHW: TR daily",
+    )
+    .await;
+    c.find(Locator::Css("button[value=model]")).await.unwrap().click().await.unwrap();
+    // Sentences appear while the answer is still coming.
+    wait_for_text(c, "#draft-progress-lines", "Homework: a thought record every day.").await;
+    shot(&browser, "note-being-written.png").await;
+    expect_heading(c, "Suggested note").await;
+    wait_for_text(c, "main .notice", "AI suggestion from llama3.1:8b").await;
+    let suggested = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+    assert!(suggested.contains("Morgan Streamwell reports two weeks of poor sleep."), "names put back: {suggested}");
+    shot(&browser, "note-ai-suggested.png").await;
+
+    // Subjective and plan taken; objective kept as it was (empty).
+    c.find(Locator::Css("input[name=take_objective][value=keep]")).await.unwrap().click().await.unwrap();
+    press(c, &format!("/notes/{note}/draft/take")).await;
+    expect_heading(c, "Session note draft").await;
+    wait_for_text(c, "main .notice", "Nothing is saved until you save.").await;
+    let value = |id: &'static str| async move {
+        c.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+    };
+    assert_eq!(value("objective").await, "");
+    assert_eq!(value("plan").await, "Homework: a thought record every day.");
+    fill(c, "subjective", "Morgan Streamwell reports two weeks of poor sleep, waking at 4 a.m.").await;
+    press(c, &format!("/notes/{note}")).await;
+    wait_for_text(c, "main .notice", "Draft saved").await;
+    press_confirmed(c, &format!("/notes/{note}/sign"), "locked").await;
+    wait_for_text(c, "main .notice", "Signed").await;
+    let signed = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
+    assert!(signed.contains("waking at 4 a.m.") && signed.contains("a thought record every day"), "{signed}");
+    assert!(!fake.everything_received().contains("Streamwell"), "the name never reached the model");
+
+    let errors = browser.console_errors().await;
+    assert!(errors.is_empty(), "{errors:?}");
+    browser.close().await;
+    app.stop().await;
+}
