@@ -404,6 +404,7 @@ impl App {
                     assessment: "Gradual progress towards goals.".into(),
                     plan: "Continue thought records; next session in a week.".into(),
                 },
+                drafted_with: None,
             };
             let id = self.create_record(account, client, note, ctx).await?;
             self.sign_record::<SessionNote>(account, id, 1, ctx).await?;

@@ -136,7 +136,16 @@ pub struct SessionNote {
     pub attendance: Attendance,
     #[serde(default)]
     pub body: NoteBody,
+    /// Provenance: what drafted text in this version came from, when the
+    /// therapist took a suggestion into it ("AI: gpt-4o (Azure OpenAI),
+    /// prompt session-note-v1", "rule-based drafting"). Kept in every later
+    /// version, since the text stays in the note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drafted_with: Option<String>,
 }
+
+/// Longest provenance line, in characters.
+pub const DRAFTED_WITH_MAX: usize = 200;
 
 impl zeroize::Zeroize for SessionNote {
     fn zeroize(&mut self) {
@@ -165,6 +174,15 @@ impl SessionNote {
             if !ok {
                 errors.push(FieldError::new("start_time", "Enter the time as HH:MM, e.g. 14:30, or leave it empty."));
             }
+        }
+        if let Some(with) = &mut self.drafted_with {
+            *with = with.trim().to_owned();
+            if with.chars().count() > DRAFTED_WITH_MAX || with.chars().any(char::is_control) {
+                errors.push(FieldError::new("drafted_with", "Say in one short line what drafted the text."));
+            }
+        }
+        if self.drafted_with.as_deref() == Some("") {
+            self.drafted_with = None;
         }
         if self.duration_minutes > 600 {
             errors.push(FieldError::new("duration_minutes", "A session lasts at most 600 minutes."));
@@ -396,10 +414,11 @@ mod tests {
             modality: Modality::Video,
             attendance: Attendance::Attended,
             body: NoteBody::Free { text: "x".repeat(SECTION_MAX + 1) },
+            drafted_with: Some("AI\u{7}".into()),
         };
         let errors = note.validated(date!(2026 - 11 - 24)).unwrap_err();
         let fields: Vec<&str> = errors.0.iter().map(|e| e.field).collect();
-        assert_eq!(fields, vec!["date", "start_time", "duration_minutes", "text"]);
+        assert_eq!(fields, vec!["date", "start_time", "drafted_with", "duration_minutes", "text"]);
         let empty = SessionNote {
             date: date!(2026 - 11 - 24),
             start_time: String::new(),
@@ -407,6 +426,7 @@ mod tests {
             modality: Modality::InPerson,
             attendance: Attendance::Attended,
             body: NoteBody::default(),
+            drafted_with: None,
         };
         assert!(empty.clone().validated(date!(2026 - 11 - 24)).is_ok(), "an empty draft saves");
         assert!(empty.ready_to_sign().is_err(), "but is not signed");

@@ -221,6 +221,8 @@ struct DraftPage {
     rule_based: bool,
     /// The model that drafted ("gpt-4o (Azure OpenAI)"), when one did.
     model: String,
+    /// Provenance for the note, if sections are taken.
+    drafted_with: String,
     sections: Vec<ShownSection>,
     unplaced: Vec<ShownSentence>,
     shorthand: String,
@@ -263,6 +265,15 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Dr
             DraftingEngine::Model(info) => format!("{} ({})", info.model, provider_name(info.provider)),
             _ => String::new(),
         },
+        drafted_with: match &drafted.engine {
+            DraftingEngine::Model(info) => format!(
+                "AI: {} ({}), prompt {}",
+                info.model,
+                provider_name(info.provider),
+                cbt_drafting::NOTE_PROMPT_VERSION
+            ),
+            _ => "rule-based drafting (no AI)".to_owned(),
+        },
         sections,
         unplaced: drafted.draft.unplaced.iter().map(|s| shown(s, sources, placeholders)).collect(),
         shorthand: input.shorthand,
@@ -277,7 +288,7 @@ enum Outcome {
     Note(RecordId),
 }
 
-fn rendered<T: Template>(status: StatusCode, page: T) -> Result<Outcome, WebError> {
+fn page_of<T: Template>(status: StatusCode, page: T) -> Result<Outcome, WebError> {
     let body = page.render().map_err(|e| WebError::Internal(format!("template: {e}")))?;
     Ok(Outcome::Page(status, body))
 }
@@ -294,7 +305,7 @@ async fn after_draft(
     result: Result<DraftedNote, AppError>,
 ) -> Result<Outcome, WebError> {
     let (code, errors, problem) = match result {
-        Ok(drafted) => return rendered(StatusCode::OK, draft_page(layout, drafted, input)),
+        Ok(drafted) => return page_of(StatusCode::OK, draft_page(layout, drafted, input)),
         Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, errors, None),
         // The model failed: said plainly, with everything typed kept.
         Err(AppError::ModelUnavailable(message)) => {
@@ -305,7 +316,7 @@ async fn after_draft(
     };
     let options = state.app.note_draft_options(account, id, ctx).await?;
     let view = SourcesView { model_problem: problem, ..SourcesView::new(&options, layout) };
-    rendered(code, sources_page(view, id, input, errors))
+    page_of(code, sources_page(view, id, input, errors))
 }
 
 fn request_of(input: &ShorthandInput) -> NoteDraftRequest {
@@ -342,7 +353,8 @@ pub async fn draft_note(
 }
 
 fn html_body(code: StatusCode, body: String) -> Response {
-    (code, [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    let page = ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    crate::error::rendered(code, page)
 }
 
 /// The model's suggestion as it is written (`text/event-stream`): a
@@ -412,6 +424,9 @@ pub async fn draft_note_as_written(
 #[derive(Deserialize)]
 pub struct TakeInput {
     version: i64,
+    /// What made the suggestion, as the note will record it.
+    #[serde(default)]
+    drafted_with: String,
     #[serde(flatten)]
     fields: std::collections::HashMap<String, String>,
 }
@@ -450,6 +465,9 @@ pub async fn take_draft(
             _ => continue,
         }
         taken += 1;
+    }
+    if taken > 0 && !input.drafted_with.trim().is_empty() {
+        form.drafted_with = input.drafted_with.clone();
     }
     let notice = if taken == 0 {
         "Nothing was taken from the suggestion: the note is as it was."

@@ -86,6 +86,9 @@ pub struct NoteForm {
     response: String,
     #[serde(default)]
     text: String,
+    /// Provenance, carried unchanged through the form (a hidden field).
+    #[serde(default)]
+    pub(crate) drafted_with: String,
     #[serde(default)]
     version: i64,
 }
@@ -106,6 +109,7 @@ impl NoteForm {
             duration_minutes: if n.duration_minutes == 0 { String::new() } else { n.duration_minutes.to_string() },
             modality: code(&n.modality),
             attendance: code(&n.attendance),
+            drafted_with: n.drafted_with.clone().unwrap_or_default(),
             version,
             ..NoteForm::default()
         };
@@ -182,6 +186,7 @@ impl NoteForm {
             modality: modality.unwrap_or_default(),
             attendance: attendance.unwrap_or_default(),
             body: self.body(),
+            drafted_with: Some(self.drafted_with.clone()).filter(|w| !w.trim().is_empty()),
         })
     }
 }
@@ -387,6 +392,8 @@ struct NotePage {
     format: &'static str,
     meta: String,
     sections: Vec<Section>,
+    /// Provenance: what drafted text in it came from.
+    drafted_with: Option<String>,
     signed_at: Option<String>,
     version: i64,
     path: &'static str,
@@ -425,6 +432,7 @@ fn note_page(
         format: FORMATS.iter().find(|(c, _)| *c == form.format).map_or("SOAP", |(_, l)| l),
         meta: meta.join(" · "),
         sections: form.sections(),
+        drafted_with: n.drafted_with.clone(),
         signed_at: note.signed_at.map(when),
         version: note.version,
         path: "notes",

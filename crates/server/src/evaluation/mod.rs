@@ -405,6 +405,7 @@ fn empty_note(format: NoteFormat, date: Date) -> SessionNote {
         modality: Modality::InPerson,
         attendance: Attendance::Attended,
         body,
+        drafted_with: None,
     }
 }
 

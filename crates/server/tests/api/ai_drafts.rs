@@ -113,7 +113,7 @@ fn take_form(html: &str, choices: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut form = Vec::new();
     for part in html.split("<input type=\"hidden\" name=\"").skip(1) {
         let name = part.split('"').next().unwrap();
-        if name.starts_with("suggested_") || name == "version" {
+        if name.starts_with("suggested_") || name == "version" || name == "drafted_with" {
             let value = part.split("value=\"").nth(1).unwrap().split('"').next().unwrap();
             form.push((name.to_owned(), html_unescape(value)));
         }
@@ -198,6 +198,10 @@ async fn a_note_is_suggested_from_shorthand_and_taken_in_part(db: Option<TestDat
     assert!(!objective.contains("thought record"), "kept as it was: {objective}");
     let plan = form_html.split("name=\"plan\"").nth(1).unwrap().split("</textarea>").next().unwrap();
     assert!(plan.contains("Review sleep diary.\nthought record daily"), "added below: {plan}");
+    assert!(
+        form_html.contains("name=\"drafted_with\" value=\"rule-based drafting (no AI)\""),
+        "the form carries what drafted it, for the version it saves"
+    );
     let saved: Value = reqwest::Client::new()
         .get(app.url(&format!("/api/v1/notes/{note}")))
         .bearer_auth(&token)

@@ -756,6 +756,8 @@ async fn a_session_note_is_suggested_from_shorthand_and_taken_section_by_section
     wait_for_text(c, "main .notice", "Signed").await;
     let signed = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
     assert!(signed.contains("at the moment of low mood") && signed.contains("denies suicidal ideation"), "{signed}");
+    let provenance = c.find(Locator::Css("main .provenance")).await.unwrap().text().await.unwrap();
+    assert!(provenance.contains("rule-based drafting (no AI)"), "{provenance}");
 
     let events = app.app.store().audit_entries_after(0, 100_000).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.fields.action == "note.draft").count(), 1);
@@ -908,6 +910,11 @@ async fn an_ai_draft_is_streamed_then_taken_in_part_edited_and_signed() {
     wait_for_text(c, "main .notice", "Signed").await;
     let signed = c.find(Locator::Css("dl.details")).await.unwrap().text().await.unwrap();
     assert!(signed.contains("waking at 4 a.m.") && signed.contains("a thought record every day"), "{signed}");
+    let provenance = c.find(Locator::Css("main .provenance")).await.unwrap().text().await.unwrap();
+    assert!(
+        provenance.contains("AI: llama3.1:8b (a server run for this practice), prompt session-note-v1"),
+        "the signed note says what drafted it: {provenance}"
+    );
     assert!(!fake.everything_received().contains("Streamwell"), "the name never reached the model");
 
     let errors = browser.console_errors().await;
