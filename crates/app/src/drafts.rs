@@ -248,7 +248,6 @@ impl App {
             let message = "AI drafts are not allowed for your account: allow them on the AI drafts page first.";
             return Err(AppError::Invalid(FieldError::new("model", message).into()));
         };
-        self.within_budget(me).await?;
         let stored_client = self.store.client(me, note.client).await?.ok_or(AppError::NotFound)?;
         let client = self.open_client(stored_client).await?;
         if client.details.expose().restricted {
@@ -264,12 +263,14 @@ impl App {
             ChatMessage::new(Role::User, cbt_drafting::note_request(format, &sent)),
         ];
         let mut call = ModelCall::new(llm.model(), "session_note", cbt_drafting::NOTE_PROMPT_VERSION);
+        let prompt_chars: usize = messages.iter().map(|m| m.content.len()).sum();
+        self.reserve_model_call(me, &call, prompt_chars, MAX_ANSWER_TOKENS).await?;
         loop {
             call.attempts += 1;
             let request = ChatRequest {
                 messages: messages.clone(),
                 schema: Some(schema.clone()),
-                max_tokens: 2_000,
+                max_tokens: MAX_ANSWER_TOKENS,
                 temperature: 0.0,
             };
             let written = Written { progress: progress.as_ref(), placeholders: &placeholders };
@@ -310,19 +311,45 @@ impl App {
         }
     }
 
-    /// Refuses a call that would go over the account's monthly tokens.
-    async fn within_budget(&self, me: AccountId) -> Result<(), AppError> {
-        let since = self.now() - time::Duration::days(30);
-        let used = self.store.ai_tokens_since(me, since).await?;
-        if used >= self.settings.ai_tokens_per_month {
+    /// Reserves a call before it is made, or refuses it: over the account's
+    /// monthly tokens, or more calls in the last minute than allowed. The
+    /// count and the reservation (a `pending` row in `ai_calls` with the
+    /// most the call may use) are one transaction holding the account's
+    /// use, so calls made at once cannot all pass a check that only one
+    /// should; a call that never finishes keeps its reservation, which
+    /// errs on the side of the budget.
+    async fn reserve_model_call(
+        &self,
+        me: AccountId,
+        call: &ModelCall,
+        prompt_chars: usize,
+        max_answer_tokens: u32,
+    ) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let used = tx.ai_use_held(me, now - time::Duration::days(30), now - time::Duration::minutes(1)).await?;
+        if used.tokens >= self.settings.ai_tokens_per_month {
             return Err(AppError::ModelUnavailable(
                 "Your AI drafts for this month are used up (the monthly token budget). Rule-based suggestions still work.".into(),
             ));
         }
+        if used.calls >= i64::from(self.settings.ai_calls_per_minute) {
+            return Err(AppError::ModelUnavailable(
+                "You have asked for several AI drafts in the last minute: wait a moment, then try again. Your shorthand is kept.".into(),
+            ));
+        }
+        let mut pending = call.stored(me, now);
+        // About four characters a token; the answer at its longest.
+        pending.prompt_tokens = i32::try_from(prompt_chars / 3).unwrap_or(i32::MAX);
+        pending.completion_tokens = i32::try_from(max_answer_tokens).unwrap_or(i32::MAX);
+        pending.outcome = "pending".into();
+        tx.insert_ai_call(&pending).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Writes the call's metadata and its audit event, in one transaction.
+    /// Writes how the call ended over its reservation, and its audit event,
+    /// in one transaction.
     async fn record_model_call(&self, me: AccountId, call: &ModelCall, ctx: &RequestContext) -> Result<(), AppError> {
         let stored = call.stored(me, self.now());
         let outcome = if call.outcome == "success" { AuditOutcome::Success } else { AuditOutcome::Failure };
@@ -334,12 +361,15 @@ impl App {
             ctx,
         );
         let mut tx = self.store.begin().await?;
-        tx.insert_ai_call(&stored).await?;
+        tx.finish_ai_call(&stored).await?;
         self.audit(&mut tx, event).await?;
         tx.commit().await?;
         Ok(())
     }
 }
+
+/// The longest answer a note draft may have, in tokens.
+const MAX_ANSWER_TOKENS: u32 = 2_000;
 
 /// What is known to identify the client, for de-identification.
 fn identifiers(details: &cbt_domain::client::ClientDetails) -> Identifiers {
@@ -369,6 +399,8 @@ fn identifiers(details: &cbt_domain::client::ClientDetails) -> Identifiers {
 
 /// One call being made: its metadata as it is learnt.
 struct ModelCall {
+    /// Its row in `ai_calls`, reserved before the call.
+    id: uuid::Uuid,
     provider: &'static str,
     model: String,
     purpose: &'static str,
@@ -383,6 +415,7 @@ struct ModelCall {
 impl ModelCall {
     fn new(info: &ModelInfo, purpose: &'static str, prompt_version: &'static str) -> Self {
         Self {
+            id: uuid::Uuid::now_v7(),
             provider: info.provider.as_str(),
             model: info.model.clone(),
             purpose,
@@ -399,7 +432,7 @@ impl ModelCall {
         let ms = |d: std::time::Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
         let tokens = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
         StoredAiCall {
-            id: uuid::Uuid::now_v7(),
+            id: self.id,
             account,
             purpose: self.purpose.into(),
             provider: self.provider.into(),

@@ -57,6 +57,8 @@ pub struct AppSettings {
     /// Tokens (prompt and answer) an account's AI drafts may use in 30
     /// days.
     pub ai_tokens_per_month: i64,
+    /// Model calls one account may start in a minute.
+    pub ai_calls_per_minute: u32,
 }
 
 /// The keys the use cases need, from the server's secrets.

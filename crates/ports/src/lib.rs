@@ -19,7 +19,8 @@ pub use llm::{
 };
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use store::{
-    Backend, ClientPagePart, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall, StoredClient,
-    StoredClientLink, StoredClientPage, StoredClientVersion, StoredConsent, StoredDocument, StoredInstrument,
-    StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet,
+    AiUse, Backend, ClientPagePart, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall,
+    StoredClient, StoredClientLink, StoredClientPage, StoredClientVersion, StoredConsent, StoredDocument,
+    StoredInstrument, StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule,
+    StoredWorksheet,
 };

@@ -158,6 +158,13 @@ pub struct StoredAiCall {
     pub called_at: OffsetDateTime,
 }
 
+/// An account's recent use of language models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AiUse {
+    pub tokens: i64,
+    pub calls: i64,
+}
+
 /// A recurring questionnaire as stored: what is sent sealed, when in the
 /// clear (the job runner finds due ones without a key).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -601,6 +608,22 @@ pub trait StoreTx: Send {
 
     /// Records a call to a language model (metadata only).
     async fn insert_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError>;
+
+    /// The account's model use since `tokens_since` (tokens) and
+    /// `calls_since` (calls), held until this transaction ends so that no
+    /// other transaction can count and add a call meanwhile (PostgreSQL
+    /// locks the account's row; SQLite's write transaction already holds
+    /// the database). Calls still under way count with their reservation.
+    async fn ai_use_held(
+        &mut self,
+        account: AccountId,
+        tokens_since: OffsetDateTime,
+        calls_since: OffsetDateTime,
+    ) -> Result<AiUse, StoreError>;
+
+    /// Writes how a reserved call ended over its reservation (same id and
+    /// account; `Corrupt` when there is none).
+    async fn finish_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError>;
 
     /// Adds a consent given or withdrawn (nothing earlier is changed).
     async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError>;

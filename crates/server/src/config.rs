@@ -112,6 +112,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "`true` states that the provider is covered by a business associate agreement. Without it the model is never called and drafts stay rule-based.",
     ),
     (
+        "CBT_LLM_CALLS_PER_MINUTE",
+        "6",
+        "AI drafts one account may ask for in a minute; more are refused with a message to wait.",
+    ),
+    (
         "CBT_LLM_TOKENS_PER_MONTH",
         "2000000",
         "Tokens (prompt and answer) one account's AI drafts may use in 30 days; then drafts are rule-based until it frees up.",
@@ -197,6 +202,7 @@ pub struct Settings {
     pub llm_api_key_file: Option<PathBuf>,
     pub llm_baa: bool,
     pub llm_tokens_per_month: i64,
+    pub llm_calls_per_minute: u32,
     pub session_secret: Option<String>,
     pub session_secret_file: Option<PathBuf>,
     pub csrf_secret: Option<String>,
@@ -262,6 +268,7 @@ impl Default for Settings {
             llm_api_key_file: None,
             llm_baa: false,
             llm_tokens_per_month: 2_000_000,
+            llm_calls_per_minute: 6,
             session_secret: None,
             session_secret_file: None,
             csrf_secret: None,

@@ -223,6 +223,7 @@ pub async fn application_with_model(
                 ..cbt_domain::client_link::PER_IP
             },
             ai_tokens_per_month: settings.llm_tokens_per_month,
+            ai_calls_per_minute: settings.llm_calls_per_minute,
         },
     )?;
     Ok(app)

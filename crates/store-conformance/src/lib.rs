@@ -286,10 +286,26 @@ pub mod accounts {
         assert_eq!(store.ai_tokens_since(owner, month).await.unwrap(), 200 + 10 + 50 + 10);
         assert_eq!(store.ai_tokens_since(other, month).await.unwrap(), 5010);
         let listed = store.ai_calls_since(owner, month, 10).await.unwrap();
-        assert_eq!(listed, vec![today, recent], "newest first, this account's, this month's");
+        assert_eq!(listed, vec![today.clone(), recent], "newest first, this account's, this month's");
         assert_eq!(store.ai_calls_since(owner, month, 1).await.unwrap().len(), 1);
         let fresh = saved(&store, "ai-none@example.org").await.id;
         assert_eq!(store.ai_tokens_since(fresh, month).await.unwrap(), 0);
+
+        // Held use: tokens in the month, calls in the last minute.
+        let mut tx = store.begin().await.unwrap();
+        let minute = at - Duration::minutes(1);
+        let used = tx.ai_use_held(owner, month, minute).await.unwrap();
+        assert_eq!(used, cbt_ports::AiUse { tokens: 270, calls: 1 });
+        assert_eq!(tx.ai_use_held(fresh, month, minute).await.unwrap(), cbt_ports::AiUse::default());
+        // A reservation finished: its real figures replace the reserved.
+        let finished =
+            StoredAiCall { prompt_tokens: 7, completion_tokens: 3, outcome: "success".into(), ..today.clone() };
+        tx.finish_ai_call(&finished).await.unwrap();
+        let strangers = StoredAiCall { account: other, ..finished.clone() };
+        assert!(tx.finish_ai_call(&strangers).await.is_err(), "another account's call is not finished");
+        tx.commit().await.unwrap();
+        assert_eq!(store.ai_tokens_since(owner, month).await.unwrap(), 200 + 10 + 7 + 3);
+        assert_eq!(store.ai_calls_since(owner, minute, 1).await.unwrap()[0].outcome, "success");
     }
 
     /// Consents are added, never changed: the latest of a kind holds, each

@@ -1,7 +1,7 @@
 //! Calls to language models on PostgreSQL (see migration 0014): metadata only.
 
 use cbt_domain::AccountId;
-use cbt_ports::{StoreError, StoredAiCall};
+use cbt_ports::{AiUse, StoreError, StoredAiCall};
 use sqlx::postgres::PgRow;
 use sqlx::{PgExecutor, Row};
 use time::OffsetDateTime;
@@ -87,4 +87,49 @@ pub async fn ai_calls_since<'e>(
         .await
         .map_err(backend)?;
     rows.iter().map(ai_call).collect()
+}
+
+/// The account's tokens since `tokens_since` and calls since `calls_since`.
+pub async fn ai_use<'e>(
+    e: impl PgExecutor<'e>,
+    account: AccountId,
+    tokens_since: OffsetDateTime,
+    calls_since: OffsetDateTime,
+) -> Result<AiUse, StoreError> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(prompt_tokens::BIGINT + completion_tokens::BIGINT) \
+         FILTER (WHERE called_at >= $2), 0)::BIGINT AS tokens, \
+         COUNT(*) FILTER (WHERE called_at >= $3)::BIGINT AS calls \
+         FROM ai_calls WHERE account_id = $1 AND called_at >= $4",
+    )
+    .bind(account.as_uuid())
+    .bind(tokens_since)
+    .bind(calls_since)
+    .bind(tokens_since.min(calls_since))
+    .fetch_one(e)
+    .await
+    .map_err(backend)?;
+    Ok(AiUse { tokens: row.try_get("tokens").map_err(backend)?, calls: row.try_get("calls").map_err(backend)? })
+}
+
+pub async fn finish_ai_call<'e>(e: impl PgExecutor<'e>, c: &StoredAiCall) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE ai_calls SET prompt_tokens = $3, completion_tokens = $4, attempts = $5, \
+         first_token_ms = $6, latency_ms = $7, outcome = $8 WHERE id = $1 AND account_id = $2",
+    )
+    .bind(c.id)
+    .bind(c.account.as_uuid())
+    .bind(c.prompt_tokens)
+    .bind(c.completion_tokens)
+    .bind(c.attempts)
+    .bind(c.first_token_ms)
+    .bind(c.latency_ms)
+    .bind(&c.outcome)
+    .execute(e)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Corrupt { what: "reserved AI call" });
+    }
+    Ok(())
 }

@@ -30,9 +30,9 @@ use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId, ScheduleId
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall, StoredClient, StoredClientLink,
-    StoredClientPage, StoredClientVersion, StoredConsent, StoredDataKey, StoredInstrument, StoredNoteIndex,
-    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
+    AiUse, Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall, StoredClient,
+    StoredClientLink, StoredClientPage, StoredClientVersion, StoredConsent, StoredDataKey, StoredInstrument,
+    StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgSslMode};
@@ -703,6 +703,26 @@ impl StoreTx for PostgresTx {
 
     async fn insert_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError> {
         ai_calls::insert_ai_call(&mut *self.tx, call).await
+    }
+
+    async fn ai_use_held(
+        &mut self,
+        account: AccountId,
+        tokens_since: OffsetDateTime,
+        calls_since: OffsetDateTime,
+    ) -> Result<AiUse, StoreError> {
+        // Held until the transaction ends: a second reservation for the
+        // account waits here, then counts this one.
+        sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(account.as_uuid())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(backend)?;
+        ai_calls::ai_use(&mut *self.tx, account, tokens_since, calls_since).await
+    }
+
+    async fn finish_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError> {
+        ai_calls::finish_ai_call(&mut *self.tx, call).await
     }
 
     async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError> {

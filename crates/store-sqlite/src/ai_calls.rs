@@ -2,7 +2,7 @@
 
 use cbt_domain::AccountId;
 use cbt_domain::time::unix_micros;
-use cbt_ports::{StoreError, StoredAiCall};
+use cbt_ports::{AiUse, StoreError, StoredAiCall};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteExecutor};
 use time::OffsetDateTime;
@@ -91,4 +91,48 @@ pub async fn ai_calls_since<'e>(
         .await
         .map_err(backend)?;
     rows.iter().map(ai_call).collect()
+}
+
+/// The account's tokens since `tokens_since` and calls since `calls_since`.
+pub async fn ai_use<'e>(
+    e: impl SqliteExecutor<'e>,
+    account: AccountId,
+    tokens_since: OffsetDateTime,
+    calls_since: OffsetDateTime,
+) -> Result<AiUse, StoreError> {
+    let row = sqlx::query(
+        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens) FILTER (WHERE called_at >= ?2), 0) AS tokens, \
+         COUNT(*) FILTER (WHERE called_at >= ?3) AS calls \
+         FROM ai_calls WHERE account_id = ?1 AND called_at >= ?4",
+    )
+    .bind(account.to_string())
+    .bind(unix_micros(tokens_since))
+    .bind(unix_micros(calls_since))
+    .bind(unix_micros(tokens_since.min(calls_since)))
+    .fetch_one(e)
+    .await
+    .map_err(backend)?;
+    Ok(AiUse { tokens: row.try_get("tokens").map_err(backend)?, calls: row.try_get("calls").map_err(backend)? })
+}
+
+pub async fn finish_ai_call<'e>(e: impl SqliteExecutor<'e>, c: &StoredAiCall) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE ai_calls SET prompt_tokens = ?3, completion_tokens = ?4, attempts = ?5, \
+         first_token_ms = ?6, latency_ms = ?7, outcome = ?8 WHERE id = ?1 AND account_id = ?2",
+    )
+    .bind(c.id.to_string())
+    .bind(c.account.to_string())
+    .bind(c.prompt_tokens)
+    .bind(c.completion_tokens)
+    .bind(c.attempts)
+    .bind(c.first_token_ms)
+    .bind(c.latency_ms)
+    .bind(&c.outcome)
+    .execute(e)
+    .await
+    .map_err(backend)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Corrupt { what: "reserved AI call" });
+    }
+    Ok(())
 }

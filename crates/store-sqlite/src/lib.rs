@@ -36,9 +36,9 @@ use cbt_domain::ids::{ClientId, ClientLinkId, InstrumentId, RecordId, ScheduleId
 use cbt_domain::session::{Session, SessionId};
 use cbt_domain::tokens::{BucketState, OneTimeToken, TokenPurpose};
 use cbt_ports::{
-    Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall, StoredClient, StoredClientLink,
-    StoredClientPage, StoredClientVersion, StoredConsent, StoredDataKey, StoredInstrument, StoredNoteIndex,
-    StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
+    AiUse, Backend, MigrationReport, Store, StoreError, StoreTx, StoredAddendum, StoredAiCall, StoredClient,
+    StoredClientLink, StoredClientPage, StoredClientVersion, StoredConsent, StoredDataKey, StoredInstrument,
+    StoredNoteIndex, StoredRecord, StoredRecordVersion, StoredRiskFlags, StoredSchedule, StoredWorksheet, WrappedKey,
 };
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -701,6 +701,21 @@ impl StoreTx for SqliteTx {
 
     async fn insert_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError> {
         ai_calls::insert_ai_call(&mut *self.tx, call).await
+    }
+
+    async fn ai_use_held(
+        &mut self,
+        account: AccountId,
+        tokens_since: OffsetDateTime,
+        calls_since: OffsetDateTime,
+    ) -> Result<AiUse, StoreError> {
+        // A SQLite write transaction (BEGIN IMMEDIATE) already holds the
+        // database: nothing else can count and add meanwhile.
+        ai_calls::ai_use(&mut *self.tx, account, tokens_since, calls_since).await
+    }
+
+    async fn finish_ai_call(&mut self, call: &StoredAiCall) -> Result<(), StoreError> {
+        ai_calls::finish_ai_call(&mut *self.tx, call).await
     }
 
     async fn insert_consent(&mut self, consent: &StoredConsent) -> Result<(), StoreError> {

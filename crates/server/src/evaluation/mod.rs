@@ -295,6 +295,8 @@ fn throwaway_settings(settings: &Settings, folder: &Path, engine: Engine) -> Set
             Engine::Rules => "off".into(),
             Engine::Model => settings.llm_provider.clone(),
         },
+        // The cases run one after another, faster than a therapist asks.
+        llm_calls_per_minute: u32::MAX,
         ..settings.clone()
     }
 }

@@ -530,7 +530,49 @@ async fn a_models_draft_is_shown_as_it_is_written(db: Option<TestDatabase>) {
     app.stop().await;
 }
 
+async fn calls_at_once_cannot_overrun_the_limits(db: Option<TestDatabase>) {
+    let Some(db) = db else { return };
+    let fake = FakeLlm::start().await;
+    // Slow enough that every request is in flight before any finishes.
+    fake.always(cbt_testkit::LlmReply::Answer {
+        text: model_answer(),
+        pieces: 4,
+        pause: std::time::Duration::from_millis(150),
+    });
+    let endpoint = format!("{}/v1", fake.base_url());
+    let app = TestApp::spawn_with(db, move |s| {
+        s.llm_provider = "self-hosted".into();
+        s.llm_endpoint = Some(endpoint);
+        s.llm_model = Some("llama3.1:8b".into());
+        s.llm_baa = true;
+        s.llm_calls_per_minute = 2;
+    })
+    .await;
+    let (web, _, note) = consenting_therapist(&app, "at-once@example.org").await;
+    let page = format!("/notes/{note}/draft");
+    let html = web.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+    let csrf = cbt_testkit::accounts::csrf_token(&html);
+    let asks = (0..6).map(|_| {
+        let form = [("shorthand", MODEL_SHORTHAND), ("action", "model"), ("csrf_token", csrf.as_str())];
+        web.post(app.url(&page)).form(&form).send()
+    });
+    let answers = futures_util::future::join_all(asks).await;
+    let mut statuses: Vec<u16> = Vec::new();
+    for r in answers {
+        let r = r.unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 503 {
+            assert!(r.text().await.unwrap().contains("in the last minute"));
+        }
+    }
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 200, 503, 503, 503, 503], "two a minute, however many at once");
+    assert_eq!(fake.requests().len(), 2, "the refused ones never reached the model");
+    app.stop().await;
+}
+
 on_both_backends! {
+    checklist_36_calls_at_once_cannot_overrun_the_per_minute_limit => calls_at_once_cannot_overrun_the_limits;
     a_models_draft_is_streamed_sentence_by_sentence_then_the_page => a_models_draft_is_shown_as_it_is_written;
     checklist_36_a_restricted_clients_records_are_never_sent_to_a_model => restricted_clients_are_never_sent;
     checklist_36_a_model_drafts_from_de_identified_sources_never_the_psychotherapy_note => a_model_drafts_from_de_identified_sources;
