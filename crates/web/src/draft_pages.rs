@@ -210,6 +210,61 @@ struct ShownSection {
     sentences: Vec<ShownSentence>,
     /// The suggestion as the field would hold it.
     suggested: String,
+    /// What using the suggestion would change, word by word (empty when
+    /// the note's section is empty or the same).
+    changes: Vec<Change>,
+}
+
+/// A run of words the same in both, only in the note's text, or only in
+/// the suggestion.
+struct Change {
+    kind: &'static str,
+    text: String,
+}
+
+/// The note's text against the suggestion, word by word: a changed
+/// stretch reads as what goes (all of it) then what comes, not word
+/// against word, and the words both share stay as they are.
+fn changes(current: &str, suggested: &str) -> Vec<Change> {
+    if current.trim().is_empty() || current == suggested {
+        return Vec::new();
+    }
+    let diff =
+        similar::TextDiff::configure().timeout(std::time::Duration::from_millis(200)).diff_words(current, suggested);
+    let mut out: Vec<Change> = Vec::new();
+    let (mut removed, mut added) = (String::new(), String::new());
+    let flush = |out: &mut Vec<Change>, removed: &mut String, added: &mut String| {
+        // Spaces at the end of a changed stretch belong to what follows.
+        let tail_len = removed.len() - removed.trim_end().len();
+        let tail = removed.split_off(removed.len() - tail_len);
+        added.truncate(added.trim_end().len());
+        for (kind, text) in [("removed", std::mem::take(removed)), ("added", std::mem::take(added)), ("same", tail)] {
+            if !text.is_empty() {
+                out.push(Change { kind, text });
+            }
+        }
+    };
+    for change in diff.iter_all_changes() {
+        let value = change.value();
+        match change.tag() {
+            similar::ChangeTag::Delete => removed.push_str(value),
+            similar::ChangeTag::Insert => added.push_str(value),
+            // Spaces between changed words are part of the stretch.
+            similar::ChangeTag::Equal if value.trim().is_empty() && !(removed.is_empty() && added.is_empty()) => {
+                removed.push_str(value);
+                added.push_str(value);
+            }
+            similar::ChangeTag::Equal => {
+                flush(&mut out, &mut removed, &mut added);
+                match out.last_mut() {
+                    Some(last) if last.kind == "same" => last.text.push_str(value),
+                    _ => out.push(Change { kind: "same", text: value.to_owned() }),
+                }
+            }
+        }
+    }
+    flush(&mut out, &mut removed, &mut added);
+    out
 }
 
 #[derive(Template)]
@@ -253,6 +308,7 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Dr
             label: section_label(section.name),
             current: current.section_mut(section.name).clone(),
             sentences: section.sentences.iter().map(|s| shown(s, sources, placeholders)).collect(),
+            changes: changes(current.section_mut(section.name), &section.text()),
             suggested: section.text(),
         })
         .collect();
@@ -476,4 +532,32 @@ pub async fn take_draft(
     };
     let client = note.client.to_string();
     Ok(form_page(&visitor, &csrf, (client, Some(id)), form, StatusCode::OK, FieldErrors::default(), Some(notice)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changes;
+
+    fn read(current: &str, suggested: &str) -> Vec<(&'static str, String)> {
+        changes(current, suggested).into_iter().map(|c| (c.kind, c.text)).collect()
+    }
+
+    #[test]
+    fn a_changed_stretch_reads_as_what_goes_then_what_comes() {
+        assert_eq!(
+            read("Review sleep diary.", "thought record daily"),
+            vec![("removed", "Review sleep diary.".into()), ("added", "thought record daily".into())]
+        );
+        assert_eq!(
+            read("Poor sleep for two weeks. Plan: review.", "Poor sleep for three weeks. Plan: review."),
+            vec![
+                ("same", "Poor sleep for ".into()),
+                ("removed", "two".into()),
+                ("added", "three".into()),
+                ("same", " weeks. Plan: review.".into())
+            ]
+        );
+        assert!(read("", "anything").is_empty(), "nothing to change in an empty section");
+        assert!(read("same", "same").is_empty());
+    }
 }

@@ -162,6 +162,10 @@ async fn a_note_is_suggested_from_shorthand_and_taken_in_part(db: Option<TestDat
         "{html}"
     );
     assert!(html.contains("Review sleep diary."), "the note's text beside it");
+    // Where the note has text, what using the suggestion would change.
+    assert_eq!(html.matches("would change</h3>").count(), 1, "only the plan has text to change: {html}");
+    assert!(html.contains("<del><span class=\"visually-hidden\">removed: </span>Review sleep diary."), "{html}");
+    assert!(html.contains("<ins><span class=\"visually-hidden\">added: </span>thought record daily</ins>"), "{html}");
     assert!(
         html.contains("Dog&#x27;s name is Biscuit.")
             || html.contains("Dog&#39;s name is Biscuit.")
