@@ -304,6 +304,91 @@ fn replace_matches(text: &str, pattern: &Regex, mut placeholder: impl FnMut(&str
     out
 }
 
+/// Words that, after a lone capitalised word opening a sentence, show it
+/// is a person: what people say and do.
+const PERSON_FOLLOWS: &[&str] = &[
+    "said",
+    "says",
+    "told",
+    "tells",
+    "asked",
+    "asks",
+    "texted",
+    "texts",
+    "called",
+    "calls",
+    "rang",
+    "phoned",
+    "emailed",
+    "visited",
+    "visits",
+    "came",
+    "comes",
+    "left",
+    "shouted",
+    "yelled",
+    "criticised",
+    "criticized",
+    "blamed",
+    "hugged",
+    "cried",
+    "laughed",
+    "and",
+    "thinks",
+    "believes",
+    "wants",
+    "helped",
+    "helps",
+    "invited",
+];
+
+/// Capitalised words that open sentences and are never names, even when a
+/// word of `PERSON_FOLLOWS` comes next ("She said", "Mum called").
+const SENTENCE_OPENERS: &[&str] = &[
+    "He",
+    "She",
+    "They",
+    "We",
+    "You",
+    "It",
+    "This",
+    "That",
+    "There",
+    "Someone",
+    "Nobody",
+    "Everyone",
+    "Mum",
+    "Mom",
+    "Dad",
+    "Mother",
+    "Father",
+    "Partner",
+    "Husband",
+    "Wife",
+    "Boss",
+    "Friend",
+    "Friends",
+    "Sister",
+    "Brother",
+    "Son",
+    "Daughter",
+    "Family",
+    "Work",
+    "Both",
+    "Pt",
+    "Then",
+    "Today",
+    "Yesterday",
+    "Later",
+    "Also",
+    "Her",
+    "His",
+    "Their",
+    "My",
+    "Our",
+    "Your",
+];
+
 /// Acronyms clinical notes use, written in capitals: not names.
 const ACRONYMS: &[&str] = &[
     "CBT", "DBT", "ACT", "EMDR", "MSE", "SUDS", "OCD", "PTSD", "GAD", "MDD", "ADHD", "ASD", "BPD", "PHQ", "PCL",
@@ -344,8 +429,16 @@ fn other_names(texts: &[String]) -> Vec<String> {
                 w.chars().filter(|c| c.is_alphabetic()).count() >= 3
                     && w.chars().all(|c| !c.is_alphabetic() || c.is_uppercase())
             };
-            let is_name =
-                !unknown.is_empty() && (!starts_sentence || unknown.len() >= 2 || unknown.iter().any(capitals));
+            // A lone capitalised word opening a sentence is usually just
+            // the sentence's first word, unless what follows is what people
+            // do ("Mark said", "Priya texted", "Sam and I").
+            let person_follows = || {
+                let next = after.split(|c: char| !c.is_alphabetic()).next().unwrap_or_default().to_lowercase();
+                PERSON_FOLLOWS.contains(&next.as_str())
+                    && !SENTENCE_OPENERS.iter().any(|w| unknown.iter().any(|u| u.eq_ignore_ascii_case(w)))
+            };
+            let is_name = !unknown.is_empty()
+                && (!starts_sentence || unknown.len() >= 2 || unknown.iter().any(capitals) || person_follows());
             if is_name {
                 for word in unknown {
                     if !names.iter().any(|n| n.eq_ignore_ascii_case(word)) {
@@ -485,6 +578,21 @@ mod tests {
         let (out, p) = deidentify(&[text], &Identifiers::default());
         assert_eq!(out[0], text, "nothing to hide");
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn a_name_opening_a_sentence_is_hidden_when_a_person_follows() {
+        let text = "Pt reports low mood. Mark said she was lazy. Sleep was poor. She said it was fine. Priya and \
+                    she went out.";
+        let (out, p) = deidentify(&[text], &Identifiers::default());
+        let sent = &out[0];
+        for secret in ["Mark", "Priya"] {
+            assert!(!sent.contains(secret), "{secret} in {sent}");
+        }
+        for kept in ["Sleep was poor", "She said it was fine", "Pt reports"] {
+            assert!(sent.contains(kept), "{kept} lost in {sent}");
+        }
+        assert_eq!(p.restore(sent), text);
     }
 
     #[test]
