@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use candle_core::quantized::gguf_file;
 use candle_core::quantized::tokenizer::TokenizerFromGguf as _;
+use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::quantized_llama::{MAX_SEQ_LEN, ModelWeights};
@@ -130,8 +130,7 @@ impl LocalModel {
             return Err(LocalModelError::Tokenizer("the file names no end-of-sequence token".into()));
         }
 
-        let weights = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)
-            .map_err(|e| LocalModelError::Weights(e.to_string()))?;
+        let weights = read_weights(content, &mut file).map_err(|e| LocalModelError::Weights(e.to_string()))?;
         let model = path.file_name().map_or_else(|| shown.clone(), |name| name.to_string_lossy().into_owned());
         Ok(Self {
             // Nothing leaves this machine: there is no business associate
@@ -171,6 +170,40 @@ impl LocalModel {
         // The sender lives in `self`, so the channel cannot close here.
         let _ = running.wait_for(|n| *n == 0).await;
     }
+}
+
+/// Block encodings candle multiplies with a plain loop on the CPU (no SIMD
+/// kernel): about 5x slower than Q8_0, which it multiplies with AVX. Such
+/// weights are re-encoded as Q8_0 at load. That loses nothing (8 bits a
+/// weight for their 4 or 5) and costs about 1.7x their memory; the usual
+/// encodings of larger models (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0) are kept.
+const SLOW_ENCODINGS: [GgmlDType; 3] = [GgmlDType::Q4_1, GgmlDType::Q5_0, GgmlDType::Q5_1];
+
+fn read_weights(content: gguf_file::Content, file: &mut std::fs::File) -> candle_core::Result<ModelWeights> {
+    if !content.tensor_infos.values().any(|info| SLOW_ENCODINGS.contains(&info.ggml_dtype)) {
+        return ModelWeights::from_gguf(content, file, &Device::Cpu);
+    }
+    // candle's llama reads its weights from a GGUF stream: write the
+    // re-encoded ones as one, in memory, and read that.
+    let mut tensors = Vec::with_capacity(content.tensor_infos.len());
+    for name in content.tensor_infos.keys() {
+        let tensor = content.tensor(file, name, &Device::Cpu)?;
+        let tensor = if SLOW_ENCODINGS.contains(&tensor.dtype()) {
+            QTensor::quantize(&tensor.dequantize(&Device::Cpu)?, GgmlDType::Q8_0)?
+        } else {
+            tensor
+        };
+        tensors.push((name.as_str(), tensor));
+    }
+    let metadata: Vec<_> = content.metadata.iter().map(|(key, value)| (key.as_str(), value)).collect();
+    let tensor_refs: Vec<_> = tensors.iter().map(|(name, tensor)| (*name, tensor)).collect();
+    let mut stream = std::io::Cursor::new(Vec::new());
+    gguf_file::write(&mut stream, &metadata, &tensor_refs)?;
+    drop(tensor_refs);
+    drop(tensors);
+    stream.set_position(0);
+    let content = gguf_file::Content::read(&mut stream)?;
+    ModelWeights::from_gguf(content, &mut stream, &Device::Cpu)
 }
 
 /// Counts a generation as running from before its thread starts until the
