@@ -130,7 +130,7 @@ pub enum ProviderKind {
     /// An OpenAI-compatible server the practice runs (vLLM, llama.cpp,
     /// Ollama).
     SelfHosted,
-    /// A model run inside this process.
+    /// A model run inside this process (`cbt-local-llm`; setting `local`).
     InProcess,
 }
 
@@ -141,7 +141,7 @@ impl ProviderKind {
             Self::OpenAi => "openai",
             Self::AzureOpenAi => "azure-openai",
             Self::SelfHosted => "self-hosted",
-            Self::InProcess => "in-process",
+            Self::InProcess => "local",
         }
     }
 }

@@ -87,7 +87,7 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
     (
         "CBT_LLM_PROVIDER",
         "off",
-        "Language model for AI-assisted drafts: `off` (rule-based drafting, nothing leaves the server), `openai`, `azure-openai` or `self-hosted` (vLLM, llama.cpp, Ollama).",
+        "Language model for AI-assisted drafts: `off` (rule-based drafting, nothing leaves the server), `openai`, `azure-openai`, `self-hosted` (vLLM, llama.cpp, Ollama) or `local` (a model run inside this server; a build with the cargo feature `local-llm`).",
     ),
     (
         "CBT_LLM_ENDPOINT",
@@ -95,6 +95,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "The API base (`https://api.openai.com/v1`, `http://127.0.0.1:11434/v1`) or the Azure resource (`https://<name>.openai.azure.com`); https, or http on loopback.",
     ),
     ("CBT_LLM_MODEL", "(none)", "The model, or for Azure OpenAI the deployment's name."),
+    (
+        "CBT_LLM_MODEL_FILE",
+        "(none)",
+        "`local`: path of the GGUF chat model (llama family, ChatML template). Nothing leaves the server, so `CBT_LLM_BAA` is not needed.",
+    ),
     ("CBT_LLM_API_VERSION", "2024-10-21", "Azure OpenAI's `api-version`."),
     (
         "CBT_LLM_AUTH",
@@ -196,6 +201,7 @@ pub struct Settings {
     pub llm_provider: String,
     pub llm_endpoint: Option<String>,
     pub llm_model: Option<String>,
+    pub llm_model_file: Option<PathBuf>,
     pub llm_api_version: String,
     pub llm_auth: String,
     pub llm_api_key: Option<String>,
@@ -262,6 +268,7 @@ impl Default for Settings {
             llm_provider: "off".into(),
             llm_endpoint: None,
             llm_model: None,
+            llm_model_file: None,
             llm_api_version: cbt_llm::AZURE_API_VERSION.into(),
             llm_auth: "auto".into(),
             llm_api_key: None,
@@ -437,8 +444,16 @@ impl Settings {
                     }
                 }
             }
+            "local" if !cfg!(feature = "local-llm") => out.push(ConfigProblem(
+                "CBT_LLM_PROVIDER is `local`, but this build cannot run a model (build it with the cargo feature `local-llm`: cargo build --release --features local-llm)".into(),
+            )),
+            "local" => {
+                if self.llm_model_file.as_ref().is_none_or(|f| f.as_os_str().is_empty()) {
+                    out.push(ConfigProblem("CBT_LLM_MODEL_FILE is not set (CBT_LLM_PROVIDER=local needs it)".into()));
+                }
+            }
             other => out.push(ConfigProblem(format!(
-                "CBT_LLM_PROVIDER must be `off`, `openai`, `azure-openai` or `self-hosted`, not `{other}`"
+                "CBT_LLM_PROVIDER must be `off`, `openai`, `azure-openai`, `self-hosted` or `local`, not `{other}`"
             ))),
         }
         if self.llm_tokens_per_month < 0 {
@@ -595,6 +610,21 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(complete.problems(), vec![]);
+    }
+
+    #[test]
+    fn a_local_model_needs_the_feature_and_its_file() {
+        let local = Settings { llm_provider: "local".into(), ..Settings::default() };
+        let problems: Vec<String> = local.problems().iter().map(ToString::to_string).collect();
+        if cfg!(feature = "local-llm") {
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].starts_with("CBT_LLM_MODEL_FILE is not set"), "{problems:?}");
+            let with_file = Settings { llm_model_file: Some("/models/m.gguf".into()), ..local };
+            assert_eq!(with_file.problems(), vec![]);
+        } else {
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert!(problems[0].contains("cargo feature `local-llm`"), "{problems:?}");
+        }
     }
 
     #[test]

@@ -98,7 +98,8 @@ pub fn mailer(settings: &Settings) -> anyhow::Result<Arc<dyn Mailer>> {
 
 /// The configured language model, if any (`CBT_LLM_*`). Only the
 /// operator's `CBT_LLM_BAA=true` lets the app send it PHI; that gate is the
-/// app's (`App::drafting_engine`), here it is only recorded.
+/// app's (`App::drafting_engine`), here it is only recorded. A `local`
+/// model is covered without it: it sends nothing anywhere.
 pub fn language_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn cbt_ports::Llm>>> {
     use cbt_llm::{Credential, LlmSettings, OpenAiCompatible};
     use cbt_ports::ProviderKind;
@@ -106,6 +107,7 @@ pub fn language_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn cbt_
         "openai" => ProviderKind::OpenAi,
         "azure-openai" => ProviderKind::AzureOpenAi,
         "self-hosted" => ProviderKind::SelfHosted,
+        "local" => return local_model(settings).map(Some),
         _ => return Ok(None),
     };
     let endpoint = settings.llm_endpoint.as_deref().unwrap_or_default().trim();
@@ -137,6 +139,32 @@ pub fn language_model(settings: &Settings) -> anyhow::Result<Option<Arc<dyn cbt_
     let client =
         OpenAiCompatible::new(llm).map_err(|e| anyhow::anyhow!("CBT_LLM_{}: {e}", e.field().to_uppercase()))?;
     Ok(Some(Arc::new(client)))
+}
+
+/// `CBT_LLM_PROVIDER=local`: the GGUF model at `CBT_LLM_MODEL_FILE`, read
+/// now (as long as reading the file takes), run in this process.
+#[cfg(feature = "local-llm")]
+fn local_model(settings: &Settings) -> anyhow::Result<Arc<dyn cbt_ports::Llm>> {
+    use cbt_ports::Llm as _;
+    let Some(file) = settings.llm_model_file.as_ref().filter(|f| !f.as_os_str().is_empty()) else {
+        anyhow::bail!("CBT_LLM_MODEL_FILE is not set (CBT_LLM_PROVIDER=local needs it)");
+    };
+    let started = std::time::Instant::now();
+    let model = cbt_local_llm::LocalModel::load(file).map_err(|e| anyhow::anyhow!("CBT_LLM_MODEL_FILE: {e}"))?;
+    tracing::info!(
+        model = %model.model().model,
+        context_tokens = model.context_length(),
+        load_ms = started.elapsed().as_millis(),
+        "local language model loaded"
+    );
+    Ok(Arc::new(model))
+}
+
+#[cfg(not(feature = "local-llm"))]
+fn local_model(_settings: &Settings) -> anyhow::Result<Arc<dyn cbt_ports::Llm>> {
+    anyhow::bail!(
+        "CBT_LLM_PROVIDER is `local`, but this build cannot run a model (build it with the cargo feature `local-llm`: cargo build --release --features local-llm)"
+    )
 }
 
 /// The configured key provider: `local` (KEK files under `CBT_KEK_DIR`,
@@ -338,6 +366,20 @@ mod tests {
     #[test]
     fn no_provider_no_model() {
         assert!(language_model(&Settings::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_local_model_without_the_feature_or_its_file_is_named() {
+        let local = Settings { llm_provider: "local".into(), ..Settings::default() };
+        let err = language_model(&local).err().unwrap().to_string();
+        if cfg!(feature = "local-llm") {
+            assert!(err.starts_with("CBT_LLM_MODEL_FILE is not set"), "{err}");
+            let missing = Settings { llm_model_file: Some("/nonexistent/m.gguf".into()), ..local };
+            let err = language_model(&missing).err().unwrap().to_string();
+            assert!(err.starts_with("CBT_LLM_MODEL_FILE: cannot open the model file /nonexistent/m.gguf"), "{err}");
+        } else {
+            assert!(err.contains("cargo feature `local-llm`"), "{err}");
+        }
     }
 
     #[test]

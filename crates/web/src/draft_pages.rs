@@ -34,6 +34,9 @@ struct AiDraftsPage {
     engine: &'static str,
     provider: String,
     model: String,
+    /// Run inside this server (`CBT_LLM_PROVIDER=local`): nothing is sent
+    /// to another company, and there is no BAA to speak of.
+    in_process: bool,
     /// "You allowed AI drafts on …", or `None` when never asked.
     consent: Option<(bool, String)>,
     saved: bool,
@@ -52,6 +55,7 @@ fn ai_drafts_page(layout: Layout, status: &AiDraftsStatus, code: StatusCode, sav
         engine,
         provider,
         model: info.map(|i| i.model.clone()).unwrap_or_default(),
+        in_process: info.is_some_and(|i| i.provider == cbt_ports::ProviderKind::InProcess),
         consent: status.consent.map(|c| (c.given, when(c.recorded_at))),
         saved,
         errors,
