@@ -153,7 +153,7 @@ fn local_model(settings: &Settings) -> anyhow::Result<Arc<dyn cbt_ports::Llm>> {
     let model = cbt_local_llm::LocalModel::load(file).map_err(|e| anyhow::anyhow!("CBT_LLM_MODEL_FILE: {e}"))?;
     tracing::info!(
         model = %model.model().model,
-        context_tokens = model.context_length(),
+        positions = model.context_length(),
         load_ms = started.elapsed().as_millis(),
         "local language model loaded"
     );
