@@ -259,12 +259,17 @@ impl Browser {
             return Err(format!("app: POST {} answered {status}", self.url.path()).into());
         }
         let (mut sentence, mut sentences) = (None, 0);
-        let mut buffer = String::new();
+        // Bytes, not text: a chunk may end inside a character (the page
+        // has curly quotes); an event ends at a blank line, which cannot.
+        // `scanned`: how far the buffer is known to hold no blank line, so
+        // a long page is not searched again with every chunk.
+        let (mut buffer, mut scanned): (Vec<u8>, usize) = (Vec::new(), 0);
         while let Some(chunk) = response.chunk().await? {
-            buffer.push_str(std::str::from_utf8(&chunk)?);
-            while let Some(cut) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..cut + 2).collect();
-                let (name, data) = event_of(&block);
+            buffer.extend_from_slice(&chunk);
+            while let Some(at) = buffer[scanned..].windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = buffer.drain(..scanned + at + 2).collect();
+                scanned = 0;
+                let (name, data) = event_of(std::str::from_utf8(&block)?);
                 match name.as_str() {
                     "sentence" => {
                         sentence.get_or_insert_with(|| start.elapsed());
@@ -286,6 +291,7 @@ impl Browser {
                     other => return Err(format!("app: unexpected event {other:?}").into()),
                 }
             }
+            scanned = buffer.len().saturating_sub(1);
         }
         Err("app: the stream ended without the page".into())
     }
