@@ -1,7 +1,10 @@
 //! Helpers shared by the load benchmarks in `src/bin/`: latency summaries,
 //! form tokens, source addresses on loopback and the app's password
-//! pre-hash. The benchmarks themselves drive a running `cbt-assistant` over
-//! HTTP; nothing here is timed in tests.
+//! pre-hash; the fixed note of the AI-drafts benchmark ([`model_draft`]).
+//! The benchmarks themselves drive a running `cbt-assistant` over HTTP;
+//! nothing here is timed in tests.
+
+pub mod model_draft;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -46,6 +49,7 @@ pub fn prehash(password: &str) -> String {
 pub struct Summary {
     pub count: usize,
     pub p50_ms: f64,
+    pub p95_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
 }
@@ -57,7 +61,7 @@ fn nearest_rank(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank - 1]
 }
 
-/// p50, p99 (nearest rank) and maximum; `None` without samples.
+/// p50, p95, p99 (nearest rank) and maximum; `None` without samples.
 pub fn summarize(samples: &[Duration]) -> Option<Summary> {
     if samples.is_empty() {
         return None;
@@ -68,6 +72,7 @@ pub fn summarize(samples: &[Duration]) -> Option<Summary> {
     Some(Summary {
         count: sorted.len(),
         p50_ms: ms(nearest_rank(&sorted, 0.50)),
+        p95_ms: ms(nearest_rank(&sorted, 0.95)),
         p99_ms: ms(nearest_rank(&sorted, 0.99)),
         max_ms: ms(sorted[sorted.len() - 1]),
     })
@@ -81,7 +86,7 @@ mod tests {
     fn percentiles_are_nearest_rank() {
         let samples: Vec<Duration> = (1..=200).rev().map(Duration::from_millis).collect();
         let s = summarize(&samples).unwrap();
-        assert_eq!((s.count, s.p50_ms, s.p99_ms, s.max_ms), (200, 100.0, 198.0, 200.0));
+        assert_eq!((s.count, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms), (200, 100.0, 190.0, 198.0, 200.0));
         let one = summarize(&[Duration::from_millis(7)]).unwrap();
         assert_eq!((one.p50_ms, one.p99_ms), (7.0, 7.0));
         assert!(summarize(&[]).is_none());
