@@ -264,15 +264,12 @@ impl App {
         ];
         let mut call = ModelCall::new(llm.model(), "session_note", cbt_drafting::NOTE_PROMPT_VERSION);
         let prompt_chars: usize = messages.iter().map(|m| m.content.len()).sum();
-        self.reserve_model_call(me, &call, prompt_chars, MAX_ANSWER_TOKENS).await?;
+        let max_tokens = self.settings.ai_answer_tokens;
+        self.reserve_model_call(me, &call, prompt_chars, max_tokens).await?;
         loop {
             call.attempts += 1;
-            let request = ChatRequest {
-                messages: messages.clone(),
-                schema: Some(schema.clone()),
-                max_tokens: MAX_ANSWER_TOKENS,
-                temperature: 0.0,
-            };
+            let request =
+                ChatRequest { messages: messages.clone(), schema: Some(schema.clone()), max_tokens, temperature: 0.0 };
             let written = Written { progress: progress.as_ref(), placeholders: &placeholders };
             let answer = match answer_of(llm.as_ref(), request, &mut call, written).await {
                 Ok(answer) => answer,
@@ -367,9 +364,6 @@ impl App {
         Ok(())
     }
 }
-
-/// The longest answer a note draft may have, in tokens.
-const MAX_ANSWER_TOKENS: u32 = 2_000;
 
 /// What is known to identify the client, for de-identification.
 fn identifiers(details: &cbt_domain::client::ClientDetails) -> Identifiers {

@@ -59,6 +59,9 @@ pub struct AppSettings {
     pub ai_tokens_per_month: i64,
     /// Model calls one account may start in a minute.
     pub ai_calls_per_minute: u32,
+    /// The longest answer a draft may have, in tokens (an answer cut off
+    /// there is unusable, and said so).
+    pub ai_answer_tokens: u32,
 }
 
 /// The keys the use cases need, from the server's secrets.

@@ -117,6 +117,11 @@ pub const SETTINGS: &[(&str, &str, &str)] = &[
         "`true` states that the provider is covered by a business associate agreement. Without it the model is never called and drafts stay rule-based.",
     ),
     (
+        "CBT_LLM_ANSWER_TOKENS",
+        "2000",
+        "The longest answer a draft may have, in tokens; an answer cut off there is refused as unusable. Lower it for a slow local model.",
+    ),
+    (
         "CBT_LLM_CALLS_PER_MINUTE",
         "6",
         "AI drafts one account may ask for in a minute; more are refused with a message to wait.",
@@ -209,6 +214,7 @@ pub struct Settings {
     pub llm_baa: bool,
     pub llm_tokens_per_month: i64,
     pub llm_calls_per_minute: u32,
+    pub llm_answer_tokens: u32,
     pub session_secret: Option<String>,
     pub session_secret_file: Option<PathBuf>,
     pub csrf_secret: Option<String>,
@@ -276,6 +282,7 @@ impl Default for Settings {
             llm_baa: false,
             llm_tokens_per_month: 2_000_000,
             llm_calls_per_minute: 6,
+            llm_answer_tokens: 2_000,
             session_secret: None,
             session_secret_file: None,
             csrf_secret: None,
@@ -455,6 +462,9 @@ impl Settings {
             other => out.push(ConfigProblem(format!(
                 "CBT_LLM_PROVIDER must be `off`, `openai`, `azure-openai`, `self-hosted` or `local`, not `{other}`"
             ))),
+        }
+        if self.llm_answer_tokens == 0 {
+            out.push(ConfigProblem("CBT_LLM_ANSWER_TOKENS must be at least 1".into()));
         }
         if self.llm_tokens_per_month < 0 {
             out.push(ConfigProblem("CBT_LLM_TOKENS_PER_MONTH must not be negative".into()));

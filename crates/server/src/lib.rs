@@ -252,6 +252,7 @@ pub async fn application_with_model(
             },
             ai_tokens_per_month: settings.llm_tokens_per_month,
             ai_calls_per_minute: settings.llm_calls_per_minute,
+            ai_answer_tokens: settings.llm_answer_tokens,
         },
     )?;
     Ok(app)
