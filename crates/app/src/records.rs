@@ -162,6 +162,10 @@ impl App {
         // Two tries: when another writer made the client's first index at
         // this moment, that insert has committed by the time ours is
         // refused, and the second try updates it.
+        // The index is always locked before the account's risk flags (kept
+        // after it, below): taken in the other order by two writers at
+        // once, each would wait for the other's (PostgreSQL ends one such
+        // deadlock with an error).
         for _ in 0..2 {
             let held = tx.note_index_for_update(me, client).await?;
             let mut index = match &held {
@@ -171,9 +175,6 @@ impl App {
                 // waited for by every request at once.
                 None => self.index_of_records(me, &tx.records_of(me, client, &NoteIndex::KINDS).await?).await?,
             };
-            if let IndexEntry::Result(result) = &entry {
-                self.keep_risk_flags(tx, me, client, result).await?;
-            }
             index.put(entry.clone());
             let version = held.as_ref().map_or(1, |h| h.version + 1);
             let sealed = self.seal_document(me, NoteIndex::KIND, client.as_uuid(), version, &index).await?;
@@ -186,6 +187,9 @@ impl App {
                 updated_at: now,
             };
             if tx.put_note_index(&stored).await? {
+                if let IndexEntry::Result(result) = &entry {
+                    self.keep_risk_flags(tx, me, client, result).await?;
+                }
                 return Ok(());
             }
             if held.is_some() {

@@ -100,9 +100,9 @@ impl Case {
         self.records.iter().flat_map(|r| r.fields.iter().cloned()).collect()
     }
 
-    /// The record a source id belongs to.
-    pub fn record_of(&self, source: &str) -> Option<&CaseRecord> {
-        self.records.iter().find(|r| r.fields.iter().any(|f| f.id == source))
+    /// The source with this id.
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.records.iter().flat_map(|r| r.fields.iter()).find(|s| s.id == id)
     }
 }
 

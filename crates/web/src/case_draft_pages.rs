@@ -34,10 +34,10 @@ struct Quote {
 
 fn quote(sentence: &DraftSentence, case: &Case) -> Quote {
     let id = &sentence.citation.source;
-    let source = case.sources().into_iter().find(|s| s.id == *id);
+    let source = case.source(id);
     Quote {
         text: sentence.text.clone(),
-        source: source.map_or_else(|| "an unknown record".to_owned(), |s| s.label),
+        source: source.map_or_else(|| "an unknown record".to_owned(), |s| s.label.clone()),
         href: record_page(id),
     }
 }

@@ -213,7 +213,10 @@ async fn what_cannot_run_is_refused_with_a_reason() {
 fn the_command_writes_the_report_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("evaluation/structured-drafting.md");
+    // A clean environment: the developer's (or CI's) own variables must not
+    // change what runs (a `CBT_` one the settings do not know stops the binary).
     let out = std::process::Command::new(crate::binary())
+        .env_clear()
         .args(["drafts", "evaluate", "--engine", "rules", "--commit", "cli-test", "--cases"])
         .arg(repository_cases())
         .arg("--report")
@@ -228,6 +231,7 @@ fn the_command_writes_the_report_and_a_summary() {
     assert!(text.starts_with("# Draft evaluation: structured drafting"));
 
     let refused = std::process::Command::new(crate::binary())
+        .env_clear()
         .args(["drafts", "evaluate", "--engine", "model", "--cases"])
         .arg(repository_cases())
         .env("CBT_LLM_PROVIDER", "off")
