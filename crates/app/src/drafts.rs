@@ -336,7 +336,8 @@ impl App {
             ));
         }
         let mut pending = call.stored(me, now);
-        // About four characters a token; the answer at its longest.
+        // A token per three characters (English runs nearer four: the
+        // reservation errs high); the answer at its longest.
         pending.prompt_tokens = i32::try_from(prompt_chars / 3).unwrap_or(i32::MAX);
         pending.completion_tokens = i32::try_from(max_answer_tokens).unwrap_or(i32::MAX);
         pending.outcome = "pending".into();

@@ -63,7 +63,6 @@ impl App {
         cbt_domain::time::to_storage_precision(self.clock.now())
     }
 
-    /// The stored record, if it is this therapist's and of kind `T`.
     /// Whether the record is one of the account's, of kind `T`:
     /// `NotFound` otherwise. Nothing is decrypted, so nothing is audited.
     pub async fn check_record<T: ClinicalRecord>(&self, account: &Account, id: RecordId) -> Result<(), AppError> {
@@ -71,6 +70,7 @@ impl App {
         self.stored_record::<T>(me, id).await.map(|_| ())
     }
 
+    /// The stored record, if it is this therapist's and of kind `T`.
     pub(crate) async fn stored_record<T: ClinicalRecord>(
         &self,
         me: AccountId,

@@ -7,8 +7,8 @@
 //! so a sentence's citation names the record it rests on (a hypothesis's
 //! evidence links to it) and the words inside it.
 
-use crate::Source;
 use crate::shorthand::{Piece, lines};
+use crate::{Basis, Citation, DraftSentence, Source};
 
 /// What kind of record a case record is, as far as drafts care.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +109,22 @@ impl Case {
 /// The record id inside a source id (`session_note:<id>:plan` → `<id>`).
 pub fn record_id_of(source: &str) -> Option<&str> {
     source.split(':').nth(1)
+}
+
+/// Bytes `start..end` of a source, quoted as written.
+pub(crate) fn quoted(source: &Source, start: usize, end: usize) -> DraftSentence {
+    DraftSentence {
+        text: source.text[start..end].to_owned(),
+        citation: Citation { source: source.id.clone(), start, end },
+        basis: Basis::Quoted,
+    }
+}
+
+/// A field's whole text, trimmed, quoted.
+pub(crate) fn whole(source: &Source) -> DraftSentence {
+    let start = source.text.len() - source.text.trim_start().len();
+    let end = source.text.trim_end().len();
+    quoted(source, start, end.max(start))
 }
 
 /// Every sentence of a source's text, with its byte range (labels such as

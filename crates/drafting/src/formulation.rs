@@ -10,9 +10,9 @@
 
 use serde::Serialize;
 
-use crate::case::{Case, CaseRecord, CaseRecordKind, sentences};
+use crate::case::{Case, CaseRecord, CaseRecordKind, quoted, sentences, whole};
 use crate::note::{DraftSection, starts_a_word};
-use crate::{Basis, Citation, DraftSentence, Source};
+use crate::{DraftSentence, Source};
 
 /// The formulation's text fields a draft fills, by the record's JSON path,
 /// with their cue words (matched at the start of a word, any case).
@@ -263,21 +263,6 @@ pub fn draft_formulation(case: &Case) -> FormulationDraft {
         })
         .collect();
     FormulationDraft { fields, examples }
-}
-
-fn quoted(source: &Source, start: usize, end: usize) -> DraftSentence {
-    DraftSentence {
-        text: source.text[start..end].to_owned(),
-        citation: Citation { source: source.id.clone(), start, end },
-        basis: Basis::Quoted,
-    }
-}
-
-/// A field's whole text, trimmed.
-fn whole(source: &Source) -> DraftSentence {
-    let start = source.text.len() - source.text.trim_start().len();
-    let end = source.text.trim_end().len();
-    quoted(source, start, end.max(start))
 }
 
 /// The field's first sentence (a thought record's answer is often one).

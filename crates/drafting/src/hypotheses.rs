@@ -10,9 +10,9 @@
 
 use serde::Serialize;
 
-use crate::case::{Case, CaseRecord, CaseRecordKind, sentences};
+use crate::case::{Case, CaseRecord, CaseRecordKind, quoted, sentences, whole};
 use crate::note::starts_a_word;
-use crate::{Basis, Citation, DraftSentence, Source};
+use crate::{DraftSentence, Source};
 
 /// A pattern: its name, the cue words that show it (at the start of a
 /// word, any case), the fixed statement proposed when it recurs, and the
@@ -215,23 +215,16 @@ fn first_match(record: &CaseRecord, cues: &[&str], in_thoughts: bool) -> Option<
                 || record.kind == CaseRecordKind::ThoughtRecord
                 || THOUGHT_MARKS.iter().any(|mark| text.contains(mark));
             if about_thoughts && cues.iter().any(|cue| starts_a_word(&text, cue)) {
-                return Some(evidence(record, source, piece.start, piece.end));
+                return Some(evidence(record, quoted(source, piece.start, piece.end)));
             }
         }
     }
     None
 }
 
-fn evidence(record: &CaseRecord, source: &Source, start: usize, end: usize) -> EvidenceDraft {
-    EvidenceDraft {
-        sentence: DraftSentence {
-            text: source.text[start..end].to_owned(),
-            citation: Citation { source: source.id.clone(), start, end },
-            basis: Basis::Quoted,
-        },
-        record: record.id.clone(),
-        kind: record.kind.code(),
-    }
+/// `sentence`, quoted from `record`, as evidence.
+fn evidence(record: &CaseRecord, sentence: DraftSentence) -> EvidenceDraft {
+    EvidenceDraft { sentence, record: record.id.clone(), kind: record.kind.code() }
 }
 
 /// The latest pieces, oldest first.
@@ -248,8 +241,7 @@ fn thinking_traps(case: &Case) -> Vec<HypothesisDraft> {
         for source in &record.fields {
             // The label ends with the trap's name ("…: Catastrophising").
             let trap = source.label.rsplit(": ").next().unwrap_or_default().to_owned();
-            let start = source.text.len() - source.text.trim_start().len();
-            let piece = evidence(record, source, start, source.text.trim_end().len().max(start));
+            let piece = evidence(record, whole(source));
             match traps.iter_mut().find(|(name, _)| *name == trap) {
                 Some((_, found)) => found.push(piece),
                 None => traps.push((trap, vec![piece])),
@@ -314,7 +306,7 @@ fn score_trends(case: &Case) -> Vec<HypothesisDraft> {
         };
         let evidence = results
             .iter()
-            .filter_map(|r| r.fields.first().map(|source| evidence(r, source, 0, source.text.len())))
+            .filter_map(|r| r.fields.first().map(|source| evidence(r, quoted(source, 0, source.text.len()))))
             .collect();
         out.push(HypothesisDraft { pattern, statement, evidence: latest(evidence), worksheet: None });
     }

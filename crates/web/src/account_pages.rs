@@ -48,9 +48,14 @@ fn page(current: &'static str, visitor: &Visitor, csrf: &CsrfToken) -> Layout {
 
 pub(crate) fn html<T: Template>(status: StatusCode, template: T) -> Response {
     match template.render() {
-        Ok(body) => rendered(status, ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()),
+        Ok(body) => html_text(status, body),
         Err(e) => WebError::Internal(format!("template: {e}")).into_response(),
     }
+}
+
+/// A page already rendered, with its status (kept by the error renderer).
+pub(crate) fn html_text(status: StatusCode, body: String) -> Response {
+    rendered(status, ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }
 
 /// A short page that says what happened and what to do next.

@@ -18,7 +18,7 @@ use cbt_domain::validation::FieldErrors;
 use cbt_drafting::{Basis, DraftSentence, Placeholders, Source, unsupported};
 use serde::Deserialize;
 
-use crate::account_pages::{Errors, NoticeQuery, html};
+use crate::account_pages::{Errors, NoticeQuery, html, html_text};
 use crate::auth::{Ctx, SignedIn, Visitor};
 use crate::csrf::CsrfToken;
 use crate::error::id_or_404;
@@ -407,14 +407,9 @@ pub async fn draft_note(
     };
     let edit = input.action == "edit";
     match after_draft(&state, &current.account, &ctx, layout, id, input, result).await? {
-        Outcome::Page(code, body) => Ok(html_body(if edit { StatusCode::OK } else { code }, body)),
+        Outcome::Page(code, body) => Ok(html_text(if edit { StatusCode::OK } else { code }, body)),
         Outcome::Note(id) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
     }
-}
-
-fn html_body(code: StatusCode, body: String) -> Response {
-    let page = ([(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
-    crate::error::rendered(code, page)
 }
 
 /// The model's suggestion as it is written (`text/event-stream`): a
