@@ -7,6 +7,13 @@
 //! are) and handed to the rules in `cbt-drafting` as a [`Case`]. Nothing
 //! is saved: the therapist takes what they want into the record's form and
 //! saves it themselves. Psychotherapy notes are never read for a draft.
+//!
+//! With a language model the therapist may use for this client (see
+//! `drafts.rs`), the same case goes to the model instead: de-identified,
+//! cut to the latest records that fit a request, with a versioned prompt
+//! and a schema whose every sentence cites a field of the case and quotes
+//! it. The worked examples of a formulation stay the client's own thought
+//! records, quoted by rules, whoever drafts the rest.
 
 use cbt_domain::account::Account;
 use cbt_domain::assessment::{AssessmentResult, Instrument, library};
@@ -15,18 +22,72 @@ use cbt_domain::homework::{AnswerKind, Homework};
 use cbt_domain::ids::ClientId;
 use cbt_domain::record::ClinicalRecord;
 use cbt_domain::session_note::SessionNote;
-use cbt_drafting::{Case, CaseRecord, CaseRecordKind, FormulationDraft, HypothesisDraft};
+use cbt_drafting::{Case, CaseRecord, CaseRecordKind, FormulationDraft, HypothesisDraft, Placeholders, Source};
+use cbt_ports::{Llm, ModelInfo};
 
 use crate::clients::Client;
+use crate::drafts::{DraftingEngine, ModelAsk};
 use crate::{App, AppError};
 
 /// A draft made from the client's records, with those records as its
 /// sources.
 pub struct CaseDraft<T> {
     pub client: Client,
-    /// What the draft's citations point into.
+    /// The client's records, as read (labels, links).
     pub case: Case,
     pub draft: T,
+    /// What drafted it.
+    pub engine: DraftingEngine,
+    /// What a model's citations point into: the case's fields as the model
+    /// saw them (de-identified). Empty for a draft by rules, whose
+    /// citations point into `case`.
+    pub sent: Vec<Source>,
+    /// Records the model did not see: the oldest, past what one request
+    /// may hold.
+    pub left_out: usize,
+    /// The model the therapist may ask for this client, when they may.
+    pub model: Option<ModelInfo>,
+}
+
+/// About how many characters of the client's records one request holds
+/// (about 13,000 tokens): the latest records that fit.
+const CASE_CHARS: usize = 40_000;
+
+/// Said when a case draft by a model fails: nothing of the therapist's was
+/// touched.
+const KEPT: &str = "Nothing in the records was changed";
+
+/// The case as a model sees it.
+struct CaseForModel {
+    llm: std::sync::Arc<dyn Llm>,
+    /// The latest records that fit, de-identified.
+    case: Case,
+    sent: Vec<Source>,
+    placeholders: Placeholders,
+    left_out: usize,
+}
+
+impl CaseForModel {
+    fn ids(&self) -> Vec<&str> {
+        self.sent.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    fn restore(&self, text: &str) -> String {
+        self.placeholders.restore(text)
+    }
+
+    fn draft<T>(self, client: Client, case: Case, draft: T) -> CaseDraft<T> {
+        let info = self.llm.model().clone();
+        CaseDraft {
+            client,
+            case,
+            draft,
+            engine: DraftingEngine::Model(info.clone()),
+            sent: self.sent,
+            left_out: self.left_out,
+            model: Some(info),
+        }
+    }
 }
 
 const DATE: &[time::format_description::FormatItem<'static>] =
@@ -42,7 +103,37 @@ impl App {
     ) -> Result<CaseDraft<FormulationDraft>, AppError> {
         let (client, case) = self.case_of(account, client, AuditAction::FormulationDrafted, ctx).await?;
         let draft = cbt_drafting::draft_formulation(&case);
-        Ok(CaseDraft { client, case, draft })
+        self.by_rules(account, client, case, draft).await
+    }
+
+    /// A formulation's text parts drafted by the model from the client's
+    /// records (the worked examples quoted from their thought records).
+    pub async fn draft_formulation_with_model(
+        &self,
+        account: &Account,
+        client: ClientId,
+        ctx: &RequestContext,
+    ) -> Result<CaseDraft<FormulationDraft>, AppError> {
+        let me = Self::clinician(account)?;
+        let (client, case) = self.case_of(account, client, AuditAction::FormulationDrafted, ctx).await?;
+        let asked = self.case_for_model(account, &client, &case).await?;
+        let ask = ModelAsk {
+            purpose: "formulation",
+            prompt: cbt_drafting::FORMULATION_PROMPT,
+            prompt_version: cbt_drafting::FORMULATION_PROMPT_VERSION,
+            request: cbt_drafting::case_request(&asked.case),
+            schema: cbt_drafting::formulation_schema(&asked.ids()),
+            placeholders: &asked.placeholders,
+            progress: None,
+            kept: KEPT,
+        };
+        let fields = self
+            .ask_model(me, asked.llm.as_ref(), ask, ctx, |answer| {
+                cbt_drafting::read_formulation_answer(answer, &asked.sent, |t| asked.restore(t))
+            })
+            .await?;
+        let draft = FormulationDraft { fields, examples: cbt_drafting::worked_examples(&case) };
+        Ok(asked.draft(client, case, draft))
     }
 
     /// Working hypotheses proposed by rules from what recurs in the
@@ -55,7 +146,68 @@ impl App {
     ) -> Result<CaseDraft<Vec<HypothesisDraft>>, AppError> {
         let (client, case) = self.case_of(account, client, AuditAction::HypothesesDrafted, ctx).await?;
         let draft = cbt_drafting::draft_hypotheses(&case);
-        Ok(CaseDraft { client, case, draft })
+        self.by_rules(account, client, case, draft).await
+    }
+
+    /// Working hypotheses proposed by the model from the client's records,
+    /// each with the worksheet that would test it.
+    pub async fn draft_hypotheses_with_model(
+        &self,
+        account: &Account,
+        client: ClientId,
+        ctx: &RequestContext,
+    ) -> Result<CaseDraft<Vec<HypothesisDraft>>, AppError> {
+        let me = Self::clinician(account)?;
+        let (client, case) = self.case_of(account, client, AuditAction::HypothesesDrafted, ctx).await?;
+        let asked = self.case_for_model(account, &client, &case).await?;
+        let worksheets: Vec<&'static str> = cbt_domain::homework::library().into_iter().map(|(key, _)| key).collect();
+        let ask = ModelAsk {
+            purpose: "hypotheses",
+            prompt: cbt_drafting::HYPOTHESES_PROMPT,
+            prompt_version: cbt_drafting::HYPOTHESES_PROMPT_VERSION,
+            request: cbt_drafting::case_request(&asked.case),
+            schema: cbt_drafting::hypotheses_schema(&asked.ids(), &worksheets),
+            placeholders: &asked.placeholders,
+            progress: None,
+            kept: KEPT,
+        };
+        let draft = self
+            .ask_model(me, asked.llm.as_ref(), ask, ctx, |answer| {
+                cbt_drafting::read_hypotheses_answer(answer, &asked.sent, |t| asked.restore(t), &worksheets)
+            })
+            .await?;
+        Ok(asked.draft(client, case, draft))
+    }
+
+    /// A draft by rules, with the model the therapist may ask instead.
+    async fn by_rules<T>(
+        &self,
+        account: &Account,
+        client: Client,
+        case: Case,
+        draft: T,
+    ) -> Result<CaseDraft<T>, AppError> {
+        let status = self.ai_drafts_status(account).await?;
+        let model = match (&status.engine, status.model_may_draft()) {
+            (DraftingEngine::Model(info), true) if !client.details.expose().restricted => Some(info.clone()),
+            _ => None,
+        };
+        let engine = DraftingEngine::RuleBased;
+        Ok(CaseDraft { client, case, draft, engine, sent: Vec::new(), left_out: 0, model })
+    }
+
+    /// The case as the model may see it: refused unless the therapist may
+    /// use a model for this client; the latest records that fit, each
+    /// field de-identified with what is known of the client.
+    async fn case_for_model(&self, account: &Account, client: &Client, case: &Case) -> Result<CaseForModel, AppError> {
+        let llm = self.model_for(account, client).await?;
+        let (latest, left_out) = case.latest_within(CASE_CHARS);
+        let sources = latest.sources();
+        let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
+        let (hidden, placeholders) = Self::deidentified(client, &texts);
+        let case = latest.with_texts(hidden);
+        let sent = case.sources();
+        Ok(CaseForModel { llm, case, sent, placeholders, left_out })
     }
 
     /// Reads the client and the records a draft may quote, audits each

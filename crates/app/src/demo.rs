@@ -438,6 +438,7 @@ impl App {
                 perpetuating: perpetuating.into(),
                 protective: protective.into(),
             },
+            drafted_with: None,
         };
         self.create_record(account, client, formulation, ctx).await?;
         made.formulations += 1;
@@ -451,6 +452,7 @@ impl App {
                 text: story.evidence.into(),
                 source: note_ids.last().copied(),
             }],
+            drafted_with: None,
         };
         self.create_record(account, client, hypothesis, ctx).await?;
         made.hypotheses += 1;

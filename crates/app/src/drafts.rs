@@ -243,52 +243,95 @@ impl App {
             let placeholders = Placeholders::default();
             return Ok(DraftedNote { note, draft, sources, placeholders, engine: DraftingEngine::RuleBased });
         }
+        let stored_client = self.store.client(me, note.client).await?.ok_or(AppError::NotFound)?;
+        let client = self.open_client(stored_client).await?;
+        let llm = self.model_for(account, &client).await?;
+        let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
+        let (hidden, placeholders) = Self::deidentified(&client, &texts);
+        let sent: Vec<Source> = sources.iter().zip(hidden).map(|(s, text)| Source { text, ..s.clone() }).collect();
+        let ids: Vec<&str> = sent.iter().map(|s| s.id.as_str()).collect();
+        let ask = ModelAsk {
+            purpose: "session_note",
+            prompt: cbt_drafting::NOTE_PROMPT,
+            prompt_version: cbt_drafting::NOTE_PROMPT_VERSION,
+            request: cbt_drafting::note_request(format, &sent),
+            schema: cbt_drafting::note_schema(format, &ids),
+            placeholders: &placeholders,
+            progress: progress.as_ref(),
+            kept: "Your shorthand is kept",
+        };
+        let draft = self
+            .ask_model(me, llm.as_ref(), ask, ctx, |answer| {
+                cbt_drafting::read_note_answer(format, answer, &sent, |t| placeholders.restore(t))
+            })
+            .await?;
+        let engine = DraftingEngine::Model(llm.model().clone());
+        Ok(DraftedNote { note, draft, sources: sent, placeholders, engine })
+    }
+
+    /// The model this therapist may send `client`'s records to: one covered
+    /// by a BAA, their consent, and a client who is not restricted.
+    pub(crate) async fn model_for(
+        &self,
+        account: &Account,
+        client: &crate::clients::Client,
+    ) -> Result<std::sync::Arc<dyn Llm>, AppError> {
         let status = self.ai_drafts_status(account).await?;
         let (Some(llm), true) = (self.llm.clone(), status.model_may_draft()) else {
             let message = "AI drafts are not allowed for your account: allow them on the AI drafts page first.";
             return Err(AppError::Invalid(FieldError::new("model", message).into()));
         };
-        let stored_client = self.store.client(me, note.client).await?.ok_or(AppError::NotFound)?;
-        let client = self.open_client(stored_client).await?;
         if client.details.expose().restricted {
             return Err(AppError::ModelUnavailable(RESTRICTED.into()));
         }
-        let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
-        let (hidden, placeholders) = cbt_drafting::deidentify(&texts, &identifiers(client.details.expose()));
-        let sent: Vec<Source> = sources.iter().zip(hidden).map(|(s, text)| Source { text, ..s.clone() }).collect();
-        let ids: Vec<&str> = sent.iter().map(|s| s.id.as_str()).collect();
-        let schema = AnswerSchema { name: "session_note".into(), schema: cbt_drafting::note_schema(format, &ids) };
-        let mut messages = vec![
-            ChatMessage::new(Role::System, cbt_drafting::NOTE_PROMPT),
-            ChatMessage::new(Role::User, cbt_drafting::note_request(format, &sent)),
-        ];
-        let mut call = ModelCall::new(llm.model(), "session_note", cbt_drafting::NOTE_PROMPT_VERSION);
+        Ok(llm)
+    }
+
+    /// De-identifies `texts` with what is known of `client`: the texts as
+    /// a model may see them, and the placeholders to put back.
+    pub(crate) fn deidentified(client: &crate::clients::Client, texts: &[&str]) -> (Vec<String>, Placeholders) {
+        cbt_drafting::deidentify(texts, &identifiers(client.details.expose()))
+    }
+
+    /// Asks `llm` for a draft and reads its answer with `read`: the call
+    /// reserved against the account's limits first, a malformed answer
+    /// asked for once more (told what was wrong, never what it said), and
+    /// the call recorded (metadata only) and audited however it ends.
+    pub(crate) async fn ask_model<T>(
+        &self,
+        me: AccountId,
+        llm: &dyn Llm,
+        ask: ModelAsk<'_>,
+        ctx: &RequestContext,
+        read: impl Fn(&str) -> Result<T, cbt_drafting::AnswerProblem>,
+    ) -> Result<T, AppError> {
+        let mut messages = vec![ChatMessage::new(Role::System, ask.prompt), ChatMessage::new(Role::User, ask.request)];
+        let schema = AnswerSchema { name: ask.purpose.into(), schema: ask.schema };
+        let mut call = ModelCall::new(llm.model(), ask.purpose, ask.prompt_version);
         let prompt_chars: usize = messages.iter().map(|m| m.content.len()).sum();
         let max_tokens = self.settings.ai_answer_tokens;
-        self.reserve_model_call(me, &call, prompt_chars, max_tokens).await?;
+        self.reserve_model_call(me, &call, prompt_chars, max_tokens, ask.kept).await?;
         loop {
             call.attempts += 1;
             let request =
                 ChatRequest { messages: messages.clone(), schema: Some(schema.clone()), max_tokens, temperature: 0.0 };
-            let written = Written { progress: progress.as_ref(), placeholders: &placeholders };
-            let answer = match answer_of(llm.as_ref(), request, &mut call, written).await {
+            let written = Written { progress: ask.progress, placeholders: ask.placeholders };
+            let answer = match answer_of(llm, request, &mut call, written).await {
                 Ok(answer) => answer,
                 Err(e) => {
                     call.outcome = outcome_of(&e);
                     self.record_model_call(me, &call, ctx).await?;
-                    return Err(AppError::ModelUnavailable(said_to_therapist(&e)));
+                    return Err(AppError::ModelUnavailable(said_to_therapist(&e, ask.kept)));
                 }
             };
-            match cbt_drafting::read_note_answer(format, &answer, &sent, |t| placeholders.restore(t)) {
+            match read(&answer) {
                 Ok(draft) => {
                     call.outcome = "success";
                     self.record_model_call(me, &call, ctx).await?;
-                    let engine = DraftingEngine::Model(llm.model().clone());
-                    return Ok(DraftedNote { note, draft, sources: sent, placeholders, engine });
+                    return Ok(draft);
                 }
-                // One more try, told what was wrong (never what it said).
                 Err(problem) if call.attempts < 2 => {
-                    if let Some(progress) = &progress {
+                    if let Some(progress) = ask.progress {
                         let _ = progress.send(DraftProgress::StartedAgain).await;
                     }
                     messages.push(ChatMessage::new(Role::Assistant, answer));
@@ -300,9 +343,10 @@ impl App {
                 Err(_) => {
                     call.outcome = "malformed";
                     self.record_model_call(me, &call, ctx).await?;
-                    return Err(AppError::ModelUnavailable(
-                        "The AI's answer could not be used, twice. Your shorthand is kept: try again, or use the rule-based suggestion.".into(),
-                    ));
+                    return Err(AppError::ModelUnavailable(format!(
+                        "The AI's answer could not be used, twice. {}: try again, or use the rule-based suggestion.",
+                        ask.kept
+                    )));
                 }
             }
         }
@@ -321,6 +365,7 @@ impl App {
         call: &ModelCall,
         prompt_chars: usize,
         max_answer_tokens: u32,
+        kept: &str,
     ) -> Result<(), AppError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
@@ -331,9 +376,9 @@ impl App {
             ));
         }
         if used.calls >= i64::from(self.settings.ai_calls_per_minute) {
-            return Err(AppError::ModelUnavailable(
-                "You have asked for several AI drafts in the last minute: wait a moment, then try again. Your shorthand is kept.".into(),
-            ));
+            return Err(AppError::ModelUnavailable(format!(
+                "You have asked for several AI drafts in the last minute: wait a moment, then try again. {kept}."
+            )));
         }
         let mut pending = call.stored(me, now);
         // A token per three characters (English runs nearer four: the
@@ -390,6 +435,23 @@ fn identifiers(details: &cbt_domain::client::ClientDetails) -> Identifiers {
         emails: split(&details.email),
         places: split(&details.address).into_iter().chain(split(&details.emergency_contact)).collect(),
     }
+}
+
+/// What a model is asked for one kind of draft.
+pub(crate) struct ModelAsk<'a> {
+    /// What the call is for, as `ai_calls` records it (`session_note`).
+    pub purpose: &'static str,
+    pub prompt: &'static str,
+    pub prompt_version: &'static str,
+    /// The user message: the sources, de-identified.
+    pub request: String,
+    pub schema: serde_json::Value,
+    pub placeholders: &'a Placeholders,
+    /// Where sentences go as they are written (notes only).
+    pub progress: Option<&'a tokio::sync::mpsc::Sender<DraftProgress>>,
+    /// What the therapist is told is safe when it fails ("Your shorthand
+    /// is kept").
+    pub kept: &'static str,
 }
 
 /// One call being made: its metadata as it is learnt.
@@ -521,8 +583,9 @@ fn outcome_of(e: &LlmError) -> &'static str {
     }
 }
 
-/// What the therapist is told when the model fails.
-fn said_to_therapist(e: &LlmError) -> String {
+/// What the therapist is told when the model fails; `kept` says what of
+/// theirs is safe ("Your shorthand is kept").
+fn said_to_therapist(e: &LlmError, kept: &str) -> String {
     let what = match e {
         LlmError::Unavailable(_) => "The AI service cannot be reached just now.".to_owned(),
         LlmError::RateLimited { retry_after: Some(wait) } => {
@@ -533,5 +596,5 @@ fn said_to_therapist(e: &LlmError) -> String {
         LlmError::Refused { .. } => "The AI service refused the request (its settings may need attention).".to_owned(),
         LlmError::Malformed(_) => "The AI's answer could not be read.".to_owned(),
     };
-    format!("{what} Your shorthand is kept: try again, or use the rule-based suggestion.")
+    format!("{what} {kept}: try again, or use the rule-based suggestion.")
 }

@@ -104,6 +104,7 @@ fn formulation(examples: Vec<ThoughtExample>) -> Formulation {
             perpetuating: "Avoidance, safety behaviours".into(),
             protective: "Supportive partner".into(),
         },
+        drafted_with: None,
     }
 }
 

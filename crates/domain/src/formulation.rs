@@ -111,6 +111,11 @@ pub struct Formulation {
     pub beck: BeckConceptualisation,
     #[serde(default)]
     pub five_ps: FivePs,
+    /// Provenance: what drafted text in it came from, when the therapist
+    /// took a suggestion into it ("AI: gpt-4o (Azure OpenAI), prompt
+    /// formulation-v1"). Kept in every later version, since the text stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drafted_with: Option<String>,
 }
 
 impl zeroize::Zeroize for Formulation {
@@ -155,6 +160,7 @@ impl ClinicalRecord for Formulation {
     fn validated(mut self, _today: Date) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         crate::record::check_required(&mut errors, "title", "a title", &mut self.title, 200);
+        crate::record::check_drafted_with(&mut errors, &mut self.drafted_with);
         let b = &mut self.beck;
         check_text(&mut errors, "beck.relevant_history", "the relevant history", &mut b.relevant_history, TEXT_MAX);
         check_text(&mut errors, "beck.core_beliefs", "the core beliefs", &mut b.core_beliefs, TEXT_MAX);

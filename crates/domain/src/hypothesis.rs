@@ -84,6 +84,11 @@ pub struct Hypothesis {
     pub status: HypothesisStatus,
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Provenance: what drafted text in it came from, when the therapist
+    /// took a suggestion into it ("AI: gpt-4o (Azure OpenAI), prompt
+    /// hypotheses-v1"). Kept in every later version, since the text stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drafted_with: Option<String>,
 }
 
 pub const STATEMENT_MAX: usize = 2_000;
@@ -115,6 +120,7 @@ impl ClinicalRecord for Hypothesis {
     fn validated(mut self, _today: Date) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         check_required(&mut errors, "statement", "the hypothesis", &mut self.statement, STATEMENT_MAX);
+        crate::record::check_drafted_with(&mut errors, &mut self.drafted_with);
         self.evidence.retain(|e| !e.text.trim().is_empty() || e.source.is_some());
         if self.evidence.len() > EVIDENCE_MAX {
             errors.push(FieldError::new("evidence", format!("Keep to {EVIDENCE_MAX} pieces of evidence.")));
@@ -154,17 +160,20 @@ mod tests {
                 Evidence { direction: EvidenceDirection::For, text: "Avoided the bus".into(), source: Some(note) },
                 Evidence::default(),
             ],
+            drafted_with: Some("  AI: gpt-4o (OpenAI), prompt hypotheses-v1 ".into()),
         }
         .validated(date!(2026 - 11 - 24))
         .unwrap();
         assert_eq!(h.evidence.len(), 1);
+        assert_eq!(h.drafted_with.as_deref(), Some("AI: gpt-4o (OpenAI), prompt hypotheses-v1"), "trimmed");
         assert_eq!(h.links(), vec![Link { id: note, kinds: EVIDENCE_SOURCES, field: "evidence" }]);
         let bad = Hypothesis {
             statement: String::new(),
             status: HypothesisStatus::Proposed,
             evidence: vec![Evidence { direction: EvidenceDirection::Against, text: " ".into(), source: Some(note) }],
+            drafted_with: Some("AI\n".repeat(120)),
         };
         let fields: Vec<_> = bad.validated(date!(2026 - 11 - 24)).unwrap_err().0.iter().map(|e| e.field).collect();
-        assert_eq!(fields, vec!["statement", "evidence"]);
+        assert_eq!(fields, vec!["statement", "drafted_with", "evidence"]);
     }
 }

@@ -108,6 +108,24 @@ pub fn check_required(errors: &mut FieldErrors, field: &'static str, label: &str
     }
 }
 
+/// Longest provenance line, in characters.
+pub const DRAFTED_WITH_MAX: usize = 200;
+
+/// Checks a record's provenance line (what drafted text in it came from,
+/// "AI: gpt-4o (Azure OpenAI), prompt formulation-v1"): one short line;
+/// empty is none.
+pub fn check_drafted_with(errors: &mut FieldErrors, drafted_with: &mut Option<String>) {
+    if let Some(with) = drafted_with {
+        *with = with.trim().to_owned();
+        if with.chars().count() > DRAFTED_WITH_MAX || with.chars().any(char::is_control) {
+            errors.push(FieldError::new("drafted_with", "Say in one short line what drafted the text."));
+        }
+    }
+    if drafted_with.as_deref() == Some("") {
+        *drafted_with = None;
+    }
+}
+
 /// Dates on the wire and in the sealed document: `YYYY-MM-DD`.
 pub mod iso_date {
     time::serde::format_description!(pub required, Date, "[year]-[month]-[day]");

@@ -144,8 +144,7 @@ pub struct SessionNote {
     pub drafted_with: Option<String>,
 }
 
-/// Longest provenance line, in characters.
-pub const DRAFTED_WITH_MAX: usize = 200;
+pub use crate::record::DRAFTED_WITH_MAX;
 
 impl zeroize::Zeroize for SessionNote {
     fn zeroize(&mut self) {
@@ -175,15 +174,7 @@ impl SessionNote {
                 errors.push(FieldError::new("start_time", "Enter the time as HH:MM, e.g. 14:30, or leave it empty."));
             }
         }
-        if let Some(with) = &mut self.drafted_with {
-            *with = with.trim().to_owned();
-            if with.chars().count() > DRAFTED_WITH_MAX || with.chars().any(char::is_control) {
-                errors.push(FieldError::new("drafted_with", "Say in one short line what drafted the text."));
-            }
-        }
-        if self.drafted_with.as_deref() == Some("") {
-            self.drafted_with = None;
-        }
+        crate::record::check_drafted_with(&mut errors, &mut self.drafted_with);
         if self.duration_minutes > 600 {
             errors.push(FieldError::new("duration_minutes", "A session lasts at most 600 minutes."));
         }

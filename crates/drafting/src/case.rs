@@ -38,6 +38,13 @@ impl CaseRecordKind {
             Self::Presenting => "client",
         }
     }
+
+    /// The record kind's code at the start of a source id
+    /// (`session_note:<id>:plan` → `session_note`); `client` for any other.
+    pub fn code_of(source: &str) -> &'static str {
+        let prefix = source.split(':').next().unwrap_or_default();
+        ["session_note", "homework", "assessment"].into_iter().find(|code| *code == prefix).unwrap_or("client")
+    }
 }
 
 /// One record of the case.
@@ -104,6 +111,38 @@ impl Case {
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.records.iter().flat_map(|r| r.fields.iter()).find(|s| s.id == id)
     }
+
+    /// The case with its fields' texts replaced, in [`Case::sources`]
+    /// order (a de-identified copy, for a model); missing texts leave a
+    /// field as it was.
+    pub fn with_texts(&self, texts: Vec<String>) -> Case {
+        let mut case = self.clone();
+        let fields = case.records.iter_mut().flat_map(|r| r.fields.iter_mut());
+        for (field, text) in fields.zip(texts) {
+            field.text = text;
+        }
+        case
+    }
+
+    /// The case cut to about `chars` characters of text: the presenting
+    /// problems, then the latest records that fit (a long case would not
+    /// fit a model's context). Also says how many records were left out.
+    pub fn latest_within(&self, chars: usize) -> (Case, usize) {
+        let size = |r: &CaseRecord| r.fields.iter().map(|f| f.text.len()).sum::<usize>();
+        let mut used: usize = self.records.iter().filter(|r| r.kind == CaseRecordKind::Presenting).map(size).sum();
+        let mut keep = vec![false; self.records.len()];
+        for (i, record) in self.records.iter().enumerate().rev() {
+            if record.kind == CaseRecordKind::Presenting {
+                keep[i] = true;
+            } else if used + size(record) <= chars {
+                used += size(record);
+                keep[i] = true;
+            }
+        }
+        let left_out = keep.iter().filter(|k| !**k).count();
+        let records = self.records.iter().zip(keep).filter(|(_, k)| *k).map(|(r, _)| r.clone()).collect();
+        (Case { records }, left_out)
+    }
 }
 
 /// The record id inside a source id (`session_note:<id>:plan` → `<id>`).
@@ -131,4 +170,45 @@ pub(crate) fn whole(source: &Source) -> DraftSentence {
 /// `P:` and list markers left out).
 pub(crate) fn sentences(source: &Source) -> Vec<Piece> {
     lines(&source.text).into_iter().flat_map(|line| line.sentences).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(kind: CaseRecordKind, id: &str, date: &str, text: &str) -> CaseRecord {
+        CaseRecord::new(kind, id, date, vec![("text", "Text".into(), text.into())])
+    }
+
+    #[test]
+    fn a_long_case_keeps_the_presenting_problems_and_the_latest_records_that_fit() {
+        let case = Case {
+            records: vec![
+                record(CaseRecordKind::Presenting, "c1", "2026-01-01", "Low mood."),
+                record(CaseRecordKind::SessionNote, "n1", "2026-01-02", &"a".repeat(50)),
+                record(CaseRecordKind::SessionNote, "n2", "2026-01-09", &"b".repeat(50)),
+                record(CaseRecordKind::SessionNote, "n3", "2026-01-16", &"c".repeat(50)),
+            ],
+        };
+        let (cut, left_out) = case.latest_within(120);
+        let ids: Vec<&str> = cut.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!((ids, left_out), (vec!["c1", "n2", "n3"], 1));
+        assert_eq!(case.latest_within(10_000).1, 0);
+    }
+
+    #[test]
+    fn texts_are_replaced_in_source_order_and_ids_kept() {
+        let case = Case {
+            records: vec![
+                record(CaseRecordKind::SessionNote, "n1", "2026-01-02", "Sam slept badly."),
+                record(CaseRecordKind::SessionNote, "n2", "2026-01-09", "Sam walked."),
+            ],
+        };
+        let hidden = case.with_texts(vec!["[NAME_1] slept badly.".into(), "[NAME_1] walked.".into()]);
+        let sources = hidden.sources();
+        assert_eq!(sources[1].id, "session_note:n2:text");
+        assert_eq!(sources[1].text, "[NAME_1] walked.");
+        assert_eq!(CaseRecordKind::code_of(&sources[1].id), "session_note");
+        assert_eq!(CaseRecordKind::code_of("client:c1:presenting_problems"), "client");
+    }
 }

@@ -247,8 +247,14 @@ pub fn draft_formulation(case: &Case) -> FormulationDraft {
         let extra = field.sentences.len().saturating_sub(PER_FIELD);
         field.sentences.drain(..extra);
     }
+    FormulationDraft { fields, examples: worked_examples(case) }
+}
+
+/// Worked examples of the cognitive model: the latest thought records'
+/// situation, hot thought and mood, quoted (whoever drafts the text parts).
+pub fn worked_examples(case: &Case) -> Vec<ExampleDraft> {
     let records: Vec<&CaseRecord> = case.of_kind(CaseRecordKind::ThoughtRecord).collect();
-    let examples = records
+    records
         .iter()
         .rev()
         .take(EXAMPLES)
@@ -261,8 +267,7 @@ pub fn draft_formulation(case: &Case) -> FormulationDraft {
                     .collect();
             (!parts.is_empty()).then_some(ExampleDraft { parts })
         })
-        .collect();
-    FormulationDraft { fields, examples }
+        .collect()
 }
 
 /// The field's first sentence (a thought record's answer is often one).

@@ -21,8 +21,9 @@
 //!   abbreviations.
 //! - `deidentify.rs`: placeholders for what identifies anyone, before a
 //!   language model sees a text, and putting them back after.
-//! - `model.rs`: what a language model is asked for a note (the versioned
-//!   prompt in `prompts/`, the answer's JSON schema) and reading its answer.
+//! - `model.rs`: what a language model is asked for a note, a formulation
+//!   or hypotheses (the versioned prompts in `prompts/`, the answers' JSON
+//!   schemas) and reading its answer.
 
 mod case;
 mod deidentify;
@@ -34,11 +35,12 @@ mod shorthand;
 
 pub use case::{Case, CaseRecord, CaseRecordKind, CaseScore, record_id_of};
 pub use deidentify::{Identifiers, Placeholders, deidentify};
-pub use formulation::{ExampleDraft, FormulationDraft, draft_formulation};
+pub use formulation::{ExampleDraft, FormulationDraft, draft_formulation, worked_examples};
 pub use hypotheses::{EvidenceDraft, HypothesisDraft, draft_hypotheses};
 pub use model::{
-    AnswerProblem, AnswerWatcher, NOTE_PROMPT, NOTE_PROMPT_VERSION, WrittenSentence, note_request, note_schema,
-    read_note_answer,
+    AnswerProblem, AnswerWatcher, FORMULATION_PROMPT, FORMULATION_PROMPT_VERSION, HYPOTHESES_MAX, HYPOTHESES_PROMPT,
+    HYPOTHESES_PROMPT_VERSION, NOTE_PROMPT, NOTE_PROMPT_VERSION, WrittenSentence, case_request, formulation_schema,
+    hypotheses_schema, note_request, note_schema, read_formulation_answer, read_hypotheses_answer, read_note_answer,
 };
 pub use note::{DraftSection, NoteDraft, NoteFormat, draft_session_note};
 pub use shorthand::expand_abbreviations;

@@ -1,42 +1,100 @@
-//! What a language model is asked for a session-note draft, and reading
-//! its answer: the versioned prompt (`prompts/`), the JSON schema an answer
-//! must follow (each section a list of sentences, each with the source and
-//! the exact words it rests on), and the check of an answer against that
-//! shape and against the sources. A malformed answer is a
+//! What a language model is asked for a draft, and reading its answer:
+//! the versioned prompts (`prompts/`), the JSON schema an answer must
+//! follow (sentences, each with the source and the exact words it rests
+//! on), and the check of an answer against that shape and against the
+//! sources. Three kinds: a session note (from the therapist's shorthand
+//! and transcript), a formulation's text parts and working hypotheses
+//! (both from the client's records, a [`Case`]). A malformed answer is an
 //! [`AnswerProblem`] (the caller asks once more, then gives up); a
-//! well-formed one becomes a [`NoteDraft`] whose sentences the suggestion
-//! page checks like any other.
+//! well-formed one becomes a draft whose sentences the draft pages check
+//! like any other.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::case::{Case, CaseRecordKind, record_id_of};
+use crate::formulation::FormulationDraft;
+use crate::hypotheses::{EvidenceDraft, HypothesisDraft};
 use crate::note::{DraftSection, NoteDraft, NoteFormat};
 use crate::{Basis, Citation, DraftSentence, Source};
 
 /// The session-note prompt, and its version as drafts record it.
 pub const NOTE_PROMPT: &str = include_str!("../prompts/session-note-v1.md");
 pub const NOTE_PROMPT_VERSION: &str = "session-note-v1";
+/// The formulation prompt (its text parts; worked examples stay the
+/// client's own thought records, quoted by rules).
+pub const FORMULATION_PROMPT: &str = include_str!("../prompts/formulation-v1.md");
+pub const FORMULATION_PROMPT_VERSION: &str = "formulation-v1";
+/// The working-hypotheses prompt.
+pub const HYPOTHESES_PROMPT: &str = include_str!("../prompts/hypotheses-v1.md");
+pub const HYPOTHESES_PROMPT_VERSION: &str = "hypotheses-v1";
 
-/// The JSON schema of an answer for `format`, as a model's structured
-/// output takes it (strict: every property required, nothing else).
-pub fn note_schema(format: NoteFormat, source_ids: &[&str]) -> Value {
-    let sentence = json!({
+/// Most hypotheses read from one answer (the prompt asks for five).
+pub const HYPOTHESES_MAX: usize = 5;
+/// Most pieces of evidence read for one hypothesis.
+const EVIDENCE_MAX: usize = 8;
+
+/// One cited sentence, as every schema has it.
+fn sentence_schema(source_ids: &[&str], what: &str) -> Value {
+    json!({
         "type": "object",
         "properties": {
-            "text": {"type": "string", "description": "One sentence of the note."},
+            "text": {"type": "string", "description": what},
             "source": {"type": "string", "enum": source_ids, "description": "The id of the source it comes from."},
             "quote": {"type": "string", "description": "Words copied exactly from that source that support it."}
         },
         "required": ["text", "source", "quote"],
         "additionalProperties": false
-    });
-    let sections = format.sections();
-    let properties: serde_json::Map<String, Value> =
-        sections.iter().map(|name| ((*name).to_owned(), json!({"type": "array", "items": sentence}))).collect();
+    })
+}
+
+/// An object of `names`, each a list of cited sentences (strict: every
+/// property required, nothing else).
+fn sections_schema(names: &[&str], source_ids: &[&str], what: &str) -> Value {
+    let sentence = sentence_schema(source_ids, what);
+    let properties: Map<String, Value> =
+        names.iter().map(|name| ((*name).to_owned(), json!({"type": "array", "items": sentence}))).collect();
     json!({
         "type": "object",
         "properties": properties,
-        "required": sections,
+        "required": names,
+        "additionalProperties": false
+    })
+}
+
+/// The JSON schema of an answer for `format`, as a model's structured
+/// output takes it.
+pub fn note_schema(format: NoteFormat, source_ids: &[&str]) -> Value {
+    sections_schema(format.sections(), source_ids, "One sentence of the note.")
+}
+
+/// The JSON schema of a formulation answer: each text part a list of
+/// cited sentences.
+pub fn formulation_schema(source_ids: &[&str]) -> Value {
+    let names: Vec<&str> = FormulationDraft::field_names().collect();
+    sections_schema(&names, source_ids, "One sentence of this part of the formulation.")
+}
+
+/// The JSON schema of a hypotheses answer; `worksheets` are the library
+/// keys a hypothesis may suggest as homework ("none" is added).
+pub fn hypotheses_schema(source_ids: &[&str], worksheets: &[&str]) -> Value {
+    let mut choices: Vec<&str> = worksheets.to_vec();
+    choices.push("none");
+    let hypothesis = json!({
+        "type": "object",
+        "properties": {
+            "pattern": {"type": "string", "description": "A short name for what recurs."},
+            "statement": {"type": "string", "description": "The hypothesis, worded tentatively, to test."},
+            "evidence": {"type": "array", "items": sentence_schema(source_ids, "One sentence that shows the pattern.")},
+            "worksheet": {"type": "string", "enum": choices, "description": "The worksheet that would test it."}
+        },
+        "required": ["pattern", "statement", "evidence", "worksheet"],
+        "additionalProperties": false
+    });
+    json!({
+        "type": "object",
+        "properties": {"hypotheses": {"type": "array", "items": hypothesis}},
+        "required": ["hypotheses"],
         "additionalProperties": false
     })
 }
@@ -46,6 +104,31 @@ pub fn note_request(format: NoteFormat, sources: &[Source]) -> String {
     let mut out = format!("Format: {}\nSections: {}\n", format_name(format), format.sections().join(", "));
     for source in sources {
         out.push_str(&format!("\n<source id=\"{}\">\n{}\n</source>\n", source.id, source.text));
+    }
+    out
+}
+
+/// The request's text for a draft from the client's records: every field
+/// of `case`, oldest record first, with its id and what it is. Labels are
+/// not sent (they carry dates).
+pub fn case_request(case: &Case) -> String {
+    let mut out = String::from("The client's records, oldest first.\n");
+    for record in &case.records {
+        let kind = match record.kind {
+            CaseRecordKind::SessionNote => "session note",
+            CaseRecordKind::ThoughtRecord => "thought record",
+            CaseRecordKind::DistortionChecklist => "thinking-traps checklist",
+            CaseRecordKind::CoreBeliefWorksheet => "core belief worksheet",
+            CaseRecordKind::Score => "questionnaire result",
+            CaseRecordKind::Presenting => "presenting problems",
+        };
+        for source in &record.fields {
+            let part = source.id.rsplit(':').next().unwrap_or_default().replace('_', " ");
+            out.push_str(&format!(
+                "\n<source id=\"{}\" record=\"{kind}\" part=\"{part}\">\n{}\n</source>\n",
+                source.id, source.text
+            ));
+        }
     }
     out
 }
@@ -65,7 +148,7 @@ fn format_name(format: NoteFormat) -> &'static str {
 pub enum AnswerProblem {
     #[error("the answer is not JSON")]
     NotJson,
-    #[error("the answer does not have the note's shape: {0}")]
+    #[error("the answer does not have the required shape: {0}")]
     Shape(String),
 }
 
@@ -77,45 +160,146 @@ struct AnswerSentence {
     quote: String,
 }
 
-/// Reads a model's answer for `format` into a draft. Each sentence's
-/// citation is where its quote stands in its source (as given to the
-/// model, so placeholders and all); a quote found nowhere gets an empty
-/// citation, which the support check flags. `restore` turns the text and
-/// quote back from placeholders once they are located.
+/// Turns placeholders back into the words they hid.
+type Restore<'a> = &'a dyn Fn(&str) -> String;
+
+/// The answer as a JSON object.
+fn answer_object(answer: &str) -> Result<Map<String, Value>, AnswerProblem> {
+    match serde_json::from_str(answer.trim()).map_err(|_| AnswerProblem::NotJson)? {
+        Value::Object(object) => Ok(object),
+        _ => Err(AnswerProblem::Shape("not an object".into())),
+    }
+}
+
+/// A list of cited sentences at `place`. Each sentence's citation is where
+/// its quote stands in its source (as given to the model, so placeholders
+/// and all); a quote found nowhere gets an empty citation, which the
+/// support check flags. Text and quote are restored from placeholders only
+/// once located.
+fn read_sentences(
+    list: Value,
+    place: &str,
+    sent: &[Source],
+    restore: Restore<'_>,
+) -> Result<Vec<DraftSentence>, AnswerProblem> {
+    let sentences: Vec<AnswerSentence> = serde_json::from_value(list)
+        .map_err(|_| AnswerProblem::Shape(format!("`{place}` is not a list of sentences")))?;
+    let mut drafted = Vec::new();
+    for (i, s) in sentences.into_iter().enumerate() {
+        let Some(source) = sent.iter().find(|x| x.id == s.source) else {
+            return Err(AnswerProblem::Shape(format!("`{place}[{i}]` cites an unknown source")));
+        };
+        if s.text.trim().is_empty() {
+            continue;
+        }
+        let quote = s.quote.trim();
+        let citation = match source.text.find(quote).filter(|_| !quote.is_empty()) {
+            Some(start) => Citation { source: source.id.clone(), start, end: start + quote.len() },
+            None => Citation { source: source.id.clone(), start: 0, end: 0 },
+        };
+        drafted.push(DraftSentence { text: restore(s.text.trim()), citation, basis: Basis::Paraphrase });
+    }
+    Ok(drafted)
+}
+
+/// The sections `names` of an answer object, each a list of cited
+/// sentences; any other key is a problem.
+fn read_sections(
+    mut object: Map<String, Value>,
+    names: &[&'static str],
+    sent: &[Source],
+    restore: Restore<'_>,
+) -> Result<Vec<DraftSection>, AnswerProblem> {
+    let mut sections = Vec::new();
+    for name in names {
+        let list = object.remove(*name).ok_or_else(|| AnswerProblem::Shape(format!("`{name}` is missing")))?;
+        sections.push(DraftSection { name, sentences: read_sentences(list, name, sent, restore)? });
+    }
+    if let Some(extra) = object.keys().next() {
+        return Err(AnswerProblem::Shape(format!("`{extra}` is not a part of this draft")));
+    }
+    Ok(sections)
+}
+
+/// Reads a model's answer for `format` into a draft; `restore` turns the
+/// text back from placeholders.
 pub fn read_note_answer(
     format: NoteFormat,
     answer: &str,
     sent: &[Source],
     restore: impl Fn(&str) -> String,
 ) -> Result<NoteDraft, AnswerProblem> {
-    let value: Value = serde_json::from_str(answer.trim()).map_err(|_| AnswerProblem::NotJson)?;
-    let Value::Object(mut object) = value else { return Err(AnswerProblem::Shape("not an object".into())) };
-    let mut sections = Vec::new();
-    for name in format.sections() {
-        let list = object.remove(*name).ok_or_else(|| AnswerProblem::Shape(format!("`{name}` is missing")))?;
-        let sentences: Vec<AnswerSentence> = serde_json::from_value(list)
-            .map_err(|_| AnswerProblem::Shape(format!("`{name}` is not a list of sentences")))?;
-        let mut drafted = Vec::new();
-        for (i, s) in sentences.into_iter().enumerate() {
-            let Some(source) = sent.iter().find(|x| x.id == s.source) else {
-                return Err(AnswerProblem::Shape(format!("`{name}[{i}]` cites an unknown source")));
-            };
-            if s.text.trim().is_empty() {
-                continue;
-            }
-            let quote = s.quote.trim();
-            let citation = match source.text.find(quote).filter(|_| !quote.is_empty()) {
-                Some(start) => Citation { source: source.id.clone(), start, end: start + quote.len() },
-                None => Citation { source: source.id.clone(), start: 0, end: 0 },
-            };
-            drafted.push(DraftSentence { text: restore(s.text.trim()), citation, basis: Basis::Paraphrase });
-        }
-        sections.push(DraftSection { name, sentences: drafted });
-    }
-    if let Some(extra) = object.keys().next() {
-        return Err(AnswerProblem::Shape(format!("`{extra}` is not a section of this format")));
-    }
+    let sections = read_sections(answer_object(answer)?, format.sections(), sent, &restore)?;
     Ok(NoteDraft { format, sections, unplaced: Vec::new() })
+}
+
+/// Reads a model's formulation answer: every text part, in
+/// [`FormulationDraft::field_names`] order.
+pub fn read_formulation_answer(
+    answer: &str,
+    sent: &[Source],
+    restore: impl Fn(&str) -> String,
+) -> Result<Vec<DraftSection>, AnswerProblem> {
+    let names: Vec<&'static str> = FormulationDraft::field_names().collect();
+    read_sections(answer_object(answer)?, &names, sent, &restore)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerHypothesis {
+    pattern: String,
+    statement: String,
+    evidence: Value,
+    worksheet: String,
+}
+
+/// Reads a model's hypotheses answer (the first [`HYPOTHESES_MAX`]). Each
+/// piece of evidence names the record its source belongs to; a worksheet
+/// must be one of `worksheets` (or "none").
+pub fn read_hypotheses_answer(
+    answer: &str,
+    sent: &[Source],
+    restore: impl Fn(&str) -> String,
+    worksheets: &[&'static str],
+) -> Result<Vec<HypothesisDraft>, AnswerProblem> {
+    let mut object = answer_object(answer)?;
+    let list = object.remove("hypotheses").ok_or_else(|| AnswerProblem::Shape("`hypotheses` is missing".into()))?;
+    if let Some(extra) = object.keys().next() {
+        return Err(AnswerProblem::Shape(format!("`{extra}` is not a part of this draft")));
+    }
+    let hypotheses: Vec<AnswerHypothesis> = serde_json::from_value(list)
+        .map_err(|_| AnswerProblem::Shape("`hypotheses` is not a list of hypotheses".into()))?;
+    let mut out = Vec::new();
+    for (i, h) in hypotheses.into_iter().take(HYPOTHESES_MAX).enumerate() {
+        let place = format!("hypotheses[{i}].evidence");
+        let sentences = read_sentences(h.evidence, &place, sent, &restore)?;
+        let evidence = sentences
+            .into_iter()
+            .take(EVIDENCE_MAX)
+            .map(|sentence| {
+                let id = &sentence.citation.source;
+                let record = record_id_of(id).unwrap_or_default().to_owned();
+                let kind = CaseRecordKind::code_of(id);
+                EvidenceDraft { sentence, record, kind }
+            })
+            .collect();
+        let worksheet = match h.worksheet.as_str() {
+            "none" | "" => None,
+            key => Some(worksheets.iter().copied().find(|w| *w == key).ok_or_else(|| {
+                AnswerProblem::Shape(format!("`hypotheses[{i}].worksheet` is not a worksheet of the library"))
+            })?),
+        };
+        if h.statement.trim().is_empty() {
+            continue;
+        }
+        out.push(HypothesisDraft {
+            pattern: restore(h.pattern.trim()),
+            statement: restore(h.statement.trim()),
+            evidence,
+            worksheet,
+        });
+    }
+    Ok(out)
 }
 
 /// Reads a note answer while it streams in: each sentence object, once
@@ -275,6 +459,96 @@ mod tests {
         assert!(watcher.push("Sure! {\"subjective\": [{\"text\": \"half").is_empty(), "nothing until it closes");
     }
 
+    fn case() -> Case {
+        use crate::case::CaseRecord;
+        let note = |id: &str, date: &str, text: &str| {
+            CaseRecord::new(
+                CaseRecordKind::SessionNote,
+                id,
+                date,
+                vec![("subjective", format!("the session note of {date} (subjective)"), text.into())],
+            )
+        };
+        Case {
+            records: vec![
+                note("n1", "2026-01-05", "Grew up with a critical father. Avoids calling [NAME_1]."),
+                note("n2", "2026-01-12", "Avoided the office party. Walks with her partner."),
+            ],
+        }
+    }
+
+    #[test]
+    fn the_case_request_names_each_field_by_id_and_kind_but_not_by_dated_label() {
+        let request = case_request(&case());
+        assert!(
+            request.contains("<source id=\"session_note:n1:subjective\" record=\"session note\" part=\"subjective\">")
+        );
+        assert!(request.contains("Avoided the office party."));
+        assert!(!request.contains("2026-01-05"), "labels carry dates: they stay here");
+    }
+
+    #[test]
+    fn a_formulation_answer_fills_every_part_with_located_citations() {
+        let case = case();
+        let sent = case.sources();
+        let ids: Vec<&str> = sent.iter().map(|s| s.id.as_str()).collect();
+        let schema = formulation_schema(&ids);
+        assert_eq!(schema["required"].as_array().unwrap().len(), FormulationDraft::field_names().count());
+        assert_eq!(
+            schema["properties"]["five_ps.perpetuating"]["items"]["properties"]["source"]["enum"],
+            json!(["session_note:n1:subjective", "session_note:n2:subjective"])
+        );
+        let mut answer: Map<String, Value> =
+            FormulationDraft::field_names().map(|n| (n.to_owned(), json!([]))).collect();
+        answer.insert(
+            "five_ps.perpetuating".into(),
+            json!([{"text": "The client avoids calling [NAME_1].", "source": "session_note:n1:subjective", "quote": "Avoids calling [NAME_1]."},
+                   {"text": "The client drinks to cope.", "source": "session_note:n2:subjective", "quote": "drinks"}]),
+        );
+        let answer = Value::Object(answer).to_string();
+        let fields = read_formulation_answer(&answer, &sent, |t| t.replace("[NAME_1]", "Sam")).unwrap();
+        let perpetuating = fields.iter().find(|f| f.name == "five_ps.perpetuating").unwrap();
+        assert_eq!(perpetuating.sentences[0].text, "The client avoids calling Sam.");
+        assert_eq!(unsupported(&perpetuating.sentences[0], &sent), None);
+        assert!(unsupported(&perpetuating.sentences[1], &sent).is_some(), "words in no record are flagged");
+        assert!(fields.iter().filter(|f| f.name != "five_ps.perpetuating").all(|f| f.sentences.is_empty()));
+        let missing = read_formulation_answer("{\"beck.core_beliefs\": []}", &sent, str::to_owned).unwrap_err();
+        assert_eq!(missing, AnswerProblem::Shape("`beck.relevant_history` is missing".into()));
+    }
+
+    #[test]
+    fn a_hypotheses_answer_links_each_piece_of_evidence_to_its_record() {
+        let case = case();
+        let sent = case.sources();
+        let ids: Vec<&str> = sent.iter().map(|s| s.id.as_str()).collect();
+        let schema = hypotheses_schema(&ids, &["exposure_hierarchy", "thought_record"]);
+        assert_eq!(
+            schema["properties"]["hypotheses"]["items"]["properties"]["worksheet"]["enum"],
+            json!(["exposure_hierarchy", "thought_record", "none"])
+        );
+        let hypothesis = |worksheet: &str| {
+            json!({"pattern": "Avoidance", "statement": "Avoiding [NAME_1] may keep the fear going.", "worksheet": worksheet,
+                   "evidence": [{"text": "Avoids calling [NAME_1].", "source": "session_note:n1:subjective", "quote": "Avoids calling [NAME_1]."},
+                                {"text": "Avoided the party.", "source": "session_note:n2:subjective", "quote": "Avoided the office party."}]})
+        };
+        let worksheets = ["exposure_hierarchy", "thought_record"];
+        let read = |answer: Value| {
+            read_hypotheses_answer(&answer.to_string(), &sent, |t| t.replace("[NAME_1]", "Sam"), &worksheets)
+        };
+        let drafts = read(json!({"hypotheses": [hypothesis("exposure_hierarchy"), hypothesis("none")]})).unwrap();
+        assert_eq!(drafts[0].statement, "Avoiding Sam may keep the fear going.");
+        let records: Vec<(&str, &str)> = drafts[0].evidence.iter().map(|e| (e.record.as_str(), e.kind)).collect();
+        assert_eq!(records, vec![("n1", "session_note"), ("n2", "session_note")]);
+        assert!(drafts[0].evidence.iter().all(|e| unsupported(&e.sentence, &sent).is_none()));
+        assert_eq!((drafts[0].worksheet, drafts[1].worksheet), (Some("exposure_hierarchy"), None));
+        let many = read(json!({"hypotheses": vec![hypothesis("none"); 9]})).unwrap();
+        assert_eq!(many.len(), HYPOTHESES_MAX, "the first five");
+        let unknown = read(json!({"hypotheses": [hypothesis("tarot")]})).unwrap_err();
+        assert!(unknown.to_string().contains("not a worksheet"));
+        assert_eq!(read(json!({"hypotheses": []})).unwrap(), vec![], "nothing recurs: nothing proposed");
+        assert!(read(json!({"hypotheses": [], "risk": "high"})).is_err());
+    }
+
     #[test]
     fn malformed_answers_are_named_without_their_content() {
         let sent = sources();
@@ -288,5 +562,6 @@ mod tests {
         assert!(read(stranger).to_string().contains("unknown source"));
         let extra = r#"{"subjective": [], "objective": [], "assessment": [], "plan": [], "diagnosis": []}"#;
         assert!(!read(extra).to_string().contains("poor sleep"));
+        assert!(read(extra).to_string().contains("`diagnosis` is not a part of this draft"));
     }
 }

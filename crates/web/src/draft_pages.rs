@@ -64,7 +64,17 @@ fn ai_drafts_page(layout: Layout, status: &AiDraftsStatus, code: StatusCode, sav
 }
 
 /// The provider as a therapist would name it.
-fn provider_name(kind: cbt_ports::ProviderKind) -> &'static str {
+/// What a record keeps of how its text was drafted (its provenance).
+pub(crate) fn drafted_with(engine: &DraftingEngine, prompt_version: &str) -> String {
+    match engine {
+        DraftingEngine::Model(info) => {
+            format!("AI: {} ({}), prompt {prompt_version}", info.model, provider_name(info.provider))
+        }
+        _ => "rule-based drafting (no AI)".to_owned(),
+    }
+}
+
+pub(crate) fn provider_name(kind: cbt_ports::ProviderKind) -> &'static str {
     match kind {
         cbt_ports::ProviderKind::OpenAi => "OpenAI",
         cbt_ports::ProviderKind::AzureOpenAi => "Azure OpenAI",
@@ -325,15 +335,7 @@ fn draft_page(layout: Layout, drafted: DraftedNote, input: ShorthandInput) -> Dr
             DraftingEngine::Model(info) => format!("{} ({})", info.model, provider_name(info.provider)),
             _ => String::new(),
         },
-        drafted_with: match &drafted.engine {
-            DraftingEngine::Model(info) => format!(
-                "AI: {} ({}), prompt {}",
-                info.model,
-                provider_name(info.provider),
-                cbt_drafting::NOTE_PROMPT_VERSION
-            ),
-            _ => "rule-based drafting (no AI)".to_owned(),
-        },
+        drafted_with: drafted_with(&drafted.engine, cbt_drafting::NOTE_PROMPT_VERSION),
         sections,
         unplaced: drafted.draft.unplaced.iter().map(|s| shown(s, sources, placeholders)).collect(),
         shorthand: input.shorthand,

@@ -38,6 +38,7 @@ impl RecordPages for Formulation {
             text("five_ps.precipitating", "Precipitating factors"),
             text("five_ps.perpetuating", "Perpetuating factors"),
             text("five_ps.protective", "Protective factors"),
+            Part::Field(Field::new("drafted_with", "Drafted with", Input::Hidden).optional()),
         ]
     }
 

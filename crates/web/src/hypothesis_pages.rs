@@ -34,6 +34,7 @@ impl RecordPages for Hypothesis {
                 ],
                 spare: 2,
             },
+            Part::Field(Field::new("drafted_with", "Drafted with", Input::Hidden).optional()),
         ]
     }
 

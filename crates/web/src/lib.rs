@@ -185,10 +185,12 @@ pub fn router(
             "/clients/{id}/formulations/draft",
             get(case_draft_pages::formulation_draft).post(case_draft_pages::take_formulation),
         )
+        .route("/clients/{id}/formulations/draft/ai", post(case_draft_pages::formulation_draft_by_model))
         .route(
             "/clients/{id}/hypotheses/draft",
             get(case_draft_pages::hypotheses_draft).post(case_draft_pages::take_hypothesis),
         )
+        .route("/clients/{id}/hypotheses/draft/ai", post(case_draft_pages::hypotheses_draft_by_model))
         .route("/formulations/{id}", get(record_pages::show::<Formulation>).post(record_pages::save::<Formulation>))
         .route("/formulations/{id}/edit", get(record_pages::edit_form::<Formulation>))
         .route("/formulations/{id}/history", get(record_pages::history::<Formulation>))

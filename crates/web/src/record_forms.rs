@@ -27,6 +27,9 @@ pub enum Input {
     Choice(Vec<(String, String)>),
     /// A tick box; ticked is `yes`.
     Check,
+    /// Carried by the form, never typed: what drafted the record's text
+    /// (its provenance), kept from version to version.
+    Hidden,
 }
 
 #[derive(Clone, Debug)]
@@ -196,6 +199,7 @@ pub fn known_name(name: &str) -> &'static str {
         "rating",
         "goal",
         "comment",
+        "drafted_with",
     ];
     NAMES.iter().find(|n| **n == name).copied().unwrap_or("responses")
 }
@@ -302,7 +306,7 @@ pub struct InputView {
     pub name: String,
     pub label: String,
     pub hint: &'static str,
-    /// `line`, `text`, `date`, `number`, `choice` or `check`.
+    /// `line`, `text`, `date`, `number`, `choice`, `check` or `hidden`.
     pub kind: &'static str,
     pub rows: u8,
     pub max: u16,
@@ -330,6 +334,7 @@ fn input_view(field: &Field, name: String, value: String, errors: Vec<String>) -
         Input::Number(max) => ("number", 1, *max, Vec::new()),
         Input::Choice(choices) => ("choice", 1, 0, choices.clone()),
         Input::Check => ("check", 1, 0, Vec::new()),
+        Input::Hidden => ("hidden", 1, 0, Vec::new()),
     };
     InputView { name, label: field.label.clone(), hint: field.hint, kind, rows, max, value, choices, errors }
 }

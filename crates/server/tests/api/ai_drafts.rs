@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 /// The app with the fake provider configured as a self-hosted model,
 /// covered by a BAA or not.
-async fn with_model(db: TestDatabase, fake: &FakeLlm, baa: bool) -> TestApp {
+pub async fn with_model(db: TestDatabase, fake: &FakeLlm, baa: bool) -> TestApp {
     let endpoint = format!("{}/v1", fake.base_url());
     TestApp::spawn_with(db, move |s| {
         s.llm_provider = "self-hosted".into();
