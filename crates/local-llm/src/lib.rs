@@ -7,9 +7,11 @@
 //!   generates with candle on the CPU, streaming each piece of the answer
 //!   as it is decoded. Only the ChatML chat format is written (no Jinja
 //!   engine); a file with another template is refused at load.
-//! - A JSON schema in a request cannot be enforced by sampling: it is given
-//!   to the model as an instruction, and the caller validates the answer as
-//!   it does for every provider.
+//! - A JSON schema in a request is given to the model as an instruction
+//!   and, when it is of the part of JSON Schema the drafts use, held to
+//!   while sampling (`answer_shape`): each token is taken only if the
+//!   answer stays the start of JSON of that shape. The caller still
+//!   validates the answer as it does for every provider.
 //!
 //! The tests use SmolLM2-135M-Instruct (Apache-2.0, 98 MB): its answers
 //! only exercise the pipeline, they are not clinically useful. Any larger
@@ -17,6 +19,7 @@
 //!
 //! Neither a prompt nor an answer is ever logged or put into an error.
 
+mod answer_shape;
 mod model;
 mod template;
 

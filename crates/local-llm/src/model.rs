@@ -24,6 +24,7 @@ use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokio::sync::{mpsc, watch};
 
 use crate::LocalModelError;
+use crate::answer_shape::{AnswerShape, Written};
 use crate::template::{CHATML_END, ChatTemplate};
 
 /// Pieces of an answer generated ahead of the reader. Small: a reader that
@@ -49,6 +50,10 @@ struct Shared {
     stop_tokens: Vec<u32>,
     /// The most tokens, prompt and answer together, the model can attend to.
     context: usize,
+    /// Each token's text, by id, for holding an answer to its schema;
+    /// `None` for control tokens and for pieces of a character split
+    /// across tokens (never offered inside a shaped answer).
+    token_texts: Vec<Option<Box<str>>>,
     /// How many generations are running (or waiting for the model).
     running: watch::Sender<usize>,
     last: Mutex<Option<Generation>>,
@@ -130,6 +135,7 @@ impl LocalModel {
             return Err(LocalModelError::Tokenizer("the file names no end-of-sequence token".into()));
         }
 
+        let token_texts = token_texts(&tokenizer);
         let weights = read_weights(content, &mut file).map_err(|e| LocalModelError::Weights(e.to_string()))?;
         let model = path.file_name().map_or_else(|| shown.clone(), |name| name.to_string_lossy().into_owned());
         Ok(Self {
@@ -142,6 +148,7 @@ impl LocalModel {
                 template,
                 stop_tokens,
                 context,
+                token_texts,
                 running: watch::Sender::new(0),
                 last: Mutex::new(None),
             }),
@@ -170,6 +177,22 @@ impl LocalModel {
         // The sender lives in `self`, so the channel cannot close here.
         let _ = running.wait_for(|n| *n == 0).await;
     }
+}
+
+/// The text of every token of the vocabulary, as a shaped answer offers
+/// them.
+fn token_texts(tokenizer: &Tokenizer) -> Vec<Option<Box<str>>> {
+    let control = tokenizer.get_added_tokens_decoder();
+    (0..tokenizer.get_vocab_size(true))
+        .map(|id| {
+            let id = u32::try_from(id).ok()?;
+            if control.contains_key(&id) {
+                return None;
+            }
+            let text = tokenizer.decode(&[id], false).ok()?;
+            (!text.is_empty() && !text.contains(char::REPLACEMENT_CHARACTER)).then(|| text.into_boxed_str())
+        })
+        .collect()
 }
 
 /// Block encodings candle multiplies with a plain loop on the CPU (no SIMD
@@ -293,7 +316,11 @@ impl Shared {
         } else {
             Sampling::ArgMax
         };
+        let greedy = matches!(sampling, Sampling::ArgMax);
         let mut sampler = LogitsProcessor::from_sampling(SEED, sampling);
+        // A schema this model can be held to is held to, token by token.
+        let shape = request.schema.as_ref().and_then(|s| AnswerShape::of(&s.schema));
+        let mut written = shape.as_ref().map(AnswerShape::start);
         // Decodes token by token, holding back a token that ends inside a
         // character until the rest of it arrives.
         let mut decoder = self.tokenizer.decode_stream(true);
@@ -311,7 +338,16 @@ impl Shared {
             let tokens = Tensor::new(input.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
             let logits = weights.forward(&tokens, position)?.squeeze(0)?;
             position += input.len();
-            let next = sampler.sample(&logits)?;
+            let next = match &mut written {
+                None => sampler.sample(&logits)?,
+                Some(written) => {
+                    let next = self.shaped_token(&logits, written, greedy, &mut sampler)?;
+                    if let Some(text) = self.token_text(next) {
+                        written.write(text);
+                    }
+                    next
+                }
+            };
             *produced += 1;
             if self.stop_tokens.contains(&next) {
                 return Ok(GenerationEnd::Stop);
@@ -322,7 +358,52 @@ impl Shared {
             {
                 return Ok(GenerationEnd::Cancelled);
             }
+            if written.as_ref().is_some_and(Written::is_whole) {
+                // The answer is one whole value of its shape: nothing may follow.
+                return Ok(GenerationEnd::Stop);
+            }
             input = vec![next];
         }
+    }
+}
+
+impl Shared {
+    fn token_text(&self, id: u32) -> Option<&str> {
+        self.token_texts.get(usize::try_from(id).ok()?)?.as_deref()
+    }
+
+    /// The next token of a shaped answer: the model's choice among the
+    /// tokens that keep the answer the start of its shape. Greedy: the
+    /// likeliest of those, tried in order of likelihood (the first few
+    /// usually do); sampled: the others are masked out first.
+    fn shaped_token(
+        &self,
+        logits: &Tensor,
+        written: &Written<'_>,
+        greedy: bool,
+        sampler: &mut LogitsProcessor,
+    ) -> Result<u32, candle_core::Error> {
+        let mut scores = logits.to_dtype(candle_core::DType::F32)?.to_vec1::<f32>()?;
+        let allowed =
+            |id: usize| self.token_texts.get(id).and_then(Option::as_deref).is_some_and(|t| written.allows(t));
+        let no_token = || candle_core::Error::Msg("no token continues the answer's shape".into());
+        if greedy {
+            let mut order: Vec<usize> = (0..scores.len()).collect();
+            order.sort_unstable_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+            let id = order.into_iter().find(|id| allowed(*id)).ok_or_else(no_token)?;
+            return u32::try_from(id).map_err(|_| no_token());
+        }
+        let mut any = false;
+        for (id, score) in scores.iter_mut().enumerate() {
+            if allowed(id) {
+                any = true;
+            } else {
+                *score = f32::NEG_INFINITY;
+            }
+        }
+        if !any {
+            return Err(no_token());
+        }
+        sampler.sample(&Tensor::new(scores.as_slice(), &Device::Cpu)?)
     }
 }

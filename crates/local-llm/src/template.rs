@@ -28,8 +28,8 @@ impl ChatTemplate {
     }
 
     /// The prompt: every message, then the opening of the assistant's turn.
-    /// A schema becomes an instruction at the end of the system message,
-    /// since plain sampling cannot be held to a grammar.
+    /// A schema becomes an instruction at the end of the system message
+    /// too: the model writes better within a shape it has been told of.
     pub(crate) fn render(self, messages: &[ChatMessage], schema: Option<&AnswerSchema>) -> String {
         let Self::ChatMl = self;
         let instruction = schema.map(schema_instruction);
