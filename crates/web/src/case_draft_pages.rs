@@ -96,17 +96,28 @@ fn drafter<T>(kind: &'static str, drafted: &CaseDraft<T>, problem: Option<String
     }
 }
 
-/// What a failed model draft becomes: the page by rules, with why. Any
-/// other error is the page's error.
-fn model_problem(error: AppError) -> Result<(StatusCode, String), WebError> {
-    match error {
-        AppError::ModelUnavailable(message) => Ok((StatusCode::SERVICE_UNAVAILABLE, message)),
-        AppError::Invalid(errors) => {
+/// The model's draft on its page; when the model could not draft, the
+/// page by rules with why (503, or 422 when the therapist may not use the
+/// model). Any other error is the page's error.
+async fn model_or_rules<T, P, R>(
+    by_model: Result<CaseDraft<T>, AppError>,
+    by_rules: impl FnOnce() -> R,
+    page: impl FnOnce(CaseDraft<T>, Option<String>) -> P,
+) -> Result<Response, WebError>
+where
+    P: askama::Template,
+    R: std::future::Future<Output = Result<CaseDraft<T>, AppError>>,
+{
+    let (status, problem) = match by_model {
+        Ok(drafted) => return Ok(html(StatusCode::OK, page(drafted, None))),
+        Err(AppError::ModelUnavailable(message)) => (StatusCode::SERVICE_UNAVAILABLE, message),
+        Err(AppError::Invalid(errors)) => {
             let message = errors.0.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join(" ");
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, message))
+            (StatusCode::UNPROCESSABLE_ENTITY, message)
         }
-        other => Err(other.into()),
-    }
+        Err(other) => return Err(other.into()),
+    };
+    Ok(html(status, page(by_rules().await?, Some(problem))))
 }
 
 /// The page of the record a source id names.
@@ -213,14 +224,9 @@ pub async fn formulation_draft_by_model(
     Path(client): Path<String>,
 ) -> Result<Response, WebError> {
     let client: ClientId = id_or_404(&client)?;
-    match state.app.draft_formulation_with_model(&t.account, client, &t.ctx).await {
-        Ok(drafted) => Ok(html(StatusCode::OK, formulation_page(t.layout, drafted, None))),
-        Err(error) => {
-            let (status, problem) = model_problem(error)?;
-            let drafted = state.app.draft_formulation(&t.account, client, &t.ctx).await?;
-            Ok(html(status, formulation_page(t.layout, drafted, Some(problem))))
-        }
-    }
+    let by_model = state.app.draft_formulation_with_model(&t.account, client, &t.ctx).await;
+    let by_rules = || state.app.draft_formulation(&t.account, client, &t.ctx);
+    model_or_rules(by_model, by_rules, |drafted, problem| formulation_page(t.layout, drafted, problem)).await
 }
 
 fn example_label(part: &str) -> &'static str {
@@ -371,14 +377,9 @@ pub async fn hypotheses_draft_by_model(
     Path(client): Path<String>,
 ) -> Result<Response, WebError> {
     let client: ClientId = id_or_404(&client)?;
-    match state.app.draft_hypotheses_with_model(&t.account, client, &t.ctx).await {
-        Ok(drafted) => Ok(html(StatusCode::OK, hypotheses_page(t.layout, drafted, None))),
-        Err(error) => {
-            let (status, problem) = model_problem(error)?;
-            let drafted = state.app.draft_hypotheses(&t.account, client, &t.ctx).await?;
-            Ok(html(status, hypotheses_page(t.layout, drafted, Some(problem))))
-        }
-    }
+    let by_model = state.app.draft_hypotheses_with_model(&t.account, client, &t.ctx).await;
+    let by_rules = || state.app.draft_hypotheses(&t.account, client, &t.ctx);
+    model_or_rules(by_model, by_rules, |drafted, problem| hypotheses_page(t.layout, drafted, problem)).await
 }
 
 /// One proposal taken: `statement`, and `evidence_<n>_text` with

@@ -347,6 +347,9 @@ async fn run(
             },
             Err(e) => return Err(failed(e)),
         };
+        // Progress for a slow model: the case's id and how it went, no text.
+        let drafted = matches!(outcome, Outcome::Drafted(_));
+        tracing::info!(case = %case.id, drafted, latency_ms = latency.as_millis(), "case drafted");
         results.push(CaseResult {
             id: case.id.clone(),
             title: case.title.clone(),
