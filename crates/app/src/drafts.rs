@@ -69,7 +69,32 @@ impl AiDraftsStatus {
     }
 }
 
+/// What the therapist's account has asked of models lately: metadata
+/// only, as `ai_calls` keeps it.
+pub struct AiUseReport {
+    /// Tokens (prompt and answer) of the last 30 days.
+    pub tokens: i64,
+    /// The monthly budget they count against.
+    pub budget: i64,
+    /// The latest calls, newest first (at most [`RECENT_CALLS`]).
+    pub recent: Vec<cbt_ports::StoredAiCall>,
+}
+
+/// How many of the latest calls the AI drafts page lists.
+pub const RECENT_CALLS: u32 = 20;
+
 impl App {
+    /// The account's use of models in the last 30 days, against its
+    /// budget, with its latest calls. No PHI: what was drafted is named by
+    /// kind only.
+    pub async fn ai_use(&self, account: &Account) -> Result<AiUseReport, AppError> {
+        let me = Self::clinician(account)?;
+        let month = self.now() - time::Duration::days(30);
+        let tokens = self.store.ai_tokens_since(me, month).await?;
+        let recent = self.store.ai_calls_since(me, month, RECENT_CALLS).await?;
+        Ok(AiUseReport { tokens, budget: self.settings.ai_tokens_per_month, recent })
+    }
+
     pub fn drafting_engine(&self) -> DraftingEngine {
         match &self.llm {
             None => DraftingEngine::RuleBased,

@@ -11,7 +11,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use cbt_app::AppError;
-use cbt_app::drafts::{AiDraftsStatus, DraftProgress, DraftedNote, DraftingEngine, NoteDraftOptions, NoteDraftRequest};
+use cbt_app::drafts::{
+    AiDraftsStatus, AiUseReport, DraftProgress, DraftedNote, DraftingEngine, NoteDraftOptions, NoteDraftRequest,
+};
 use cbt_domain::ids::RecordId;
 use cbt_domain::session_note::SessionNote;
 use cbt_domain::validation::FieldErrors;
@@ -39,11 +41,78 @@ struct AiDraftsPage {
     in_process: bool,
     /// "You allowed AI drafts on …", or `None` when never asked.
     consent: Option<(bool, String)>,
+    /// "12,345 of 2,000,000".
+    tokens_used: String,
+    /// The latest calls, newest first.
+    calls: Vec<ShownCall>,
     saved: bool,
     errors: Errors,
 }
 
-fn ai_drafts_page(layout: Layout, status: &AiDraftsStatus, code: StatusCode, saved: bool, errors: Errors) -> Response {
+/// One model call as the therapist sees it: when, for what, by which
+/// model, how it ended and what it cost. Nothing of what was sent.
+struct ShownCall {
+    when: String,
+    purpose: &'static str,
+    model: String,
+    outcome: &'static str,
+    tokens: String,
+    seconds: String,
+}
+
+impl ShownCall {
+    fn of(call: &cbt_ports::StoredAiCall) -> Self {
+        let purpose = match call.purpose.as_str() {
+            "session_note" => "Session note",
+            "formulation" => "Formulation",
+            "hypotheses" => "Working hypotheses",
+            _ => "Other draft",
+        };
+        let outcome = match call.outcome.as_str() {
+            "success" => "Drafted",
+            "malformed" => "Answer unusable",
+            "timed_out" => "Timed out",
+            "rate_limited" => "Service busy",
+            "refused" => "Refused by the service",
+            "unavailable" => "Service unavailable",
+            _ => "Did not finish",
+        };
+        Self {
+            when: when(call.called_at),
+            purpose,
+            model: call.model.clone(),
+            outcome,
+            tokens: thousands(i64::from(call.prompt_tokens) + i64::from(call.completion_tokens)),
+            seconds: format!("{:.1}", f64::from(call.latency_ms) / 1000.0),
+        }
+    }
+}
+
+/// 2000000 as "2,000,000".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// What the AI drafts page shows: the engine, the consent, the use.
+struct AiDraftsState {
+    status: AiDraftsStatus,
+    used: AiUseReport,
+}
+
+async fn ai_drafts_state(state: &WebState, account: &cbt_domain::account::Account) -> Result<AiDraftsState, WebError> {
+    Ok(AiDraftsState { status: state.app.ai_drafts_status(account).await?, used: state.app.ai_use(account).await? })
+}
+
+fn ai_drafts_page(layout: Layout, shown: &AiDraftsState, code: StatusCode, saved: bool, errors: Errors) -> Response {
+    let status = &shown.status;
     let (engine, info) = match &status.engine {
         DraftingEngine::RuleBased => ("rule-based", None),
         DraftingEngine::Model(info) => ("model", Some(info)),
@@ -57,13 +126,14 @@ fn ai_drafts_page(layout: Layout, status: &AiDraftsStatus, code: StatusCode, sav
         model: info.map(|i| i.model.clone()).unwrap_or_default(),
         in_process: info.is_some_and(|i| i.provider == cbt_ports::ProviderKind::InProcess),
         consent: status.consent.map(|c| (c.given, when(c.recorded_at))),
+        tokens_used: format!("{} of {}", thousands(shown.used.tokens), thousands(shown.used.budget)),
+        calls: shown.used.recent.iter().map(ShownCall::of).collect(),
         saved,
         errors,
     };
     html(code, page)
 }
 
-/// The provider as a therapist would name it.
 /// What a record keeps of how its text was drafted (its provenance).
 pub(crate) fn drafted_with(engine: &DraftingEngine, prompt_version: &str) -> String {
     match engine {
@@ -74,6 +144,7 @@ pub(crate) fn drafted_with(engine: &DraftingEngine, prompt_version: &str) -> Str
     }
 }
 
+/// The provider as a therapist would name it.
 pub(crate) fn provider_name(kind: cbt_ports::ProviderKind) -> &'static str {
     match kind {
         cbt_ports::ProviderKind::OpenAi => "OpenAI",
@@ -90,10 +161,10 @@ pub async fn ai_drafts(
     csrf: axum::Extension<CsrfToken>,
     Query(q): Query<NoticeQuery>,
 ) -> Result<Response, WebError> {
-    let status = state.app.ai_drafts_status(&current.account).await?;
+    let shown = ai_drafts_state(&state, &current.account).await?;
     let saved = q.notice() == Some("saved");
     let layout = Layout::for_visitor("account", &visitor, &csrf);
-    Ok(ai_drafts_page(layout, &status, StatusCode::OK, saved, Errors::default()))
+    Ok(ai_drafts_page(layout, &shown, StatusCode::OK, saved, Errors::default()))
 }
 
 #[derive(Deserialize)]
@@ -123,9 +194,9 @@ pub async fn set_consent(
     match state.app.set_ai_drafts_consent(&current.account, given, &ctx).await {
         Ok(()) => Ok(Redirect::to("/account/ai-drafts?notice=saved").into_response()),
         Err(AppError::Invalid(errors)) => {
-            let status = state.app.ai_drafts_status(&current.account).await?;
+            let shown = ai_drafts_state(&state, &current.account).await?;
             let layout = Layout::for_visitor("account", &visitor, &csrf);
-            Ok(ai_drafts_page(layout, &status, StatusCode::UNPROCESSABLE_ENTITY, false, Errors::from(errors)))
+            Ok(ai_drafts_page(layout, &shown, StatusCode::UNPROCESSABLE_ENTITY, false, Errors::from(errors)))
         }
         Err(e) => Err(e.into()),
     }
@@ -537,7 +608,16 @@ pub async fn take_draft(
 
 #[cfg(test)]
 mod tests {
-    use super::changes;
+    use super::{changes, thousands};
+
+    #[test]
+    fn token_counts_are_grouped_by_thousands() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(2_000_000), "2,000,000");
+        assert_eq!(thousands(-12_345), "-12,345");
+    }
 
     fn read(current: &str, suggested: &str) -> Vec<(&'static str, String)> {
         changes(current, suggested).into_iter().map(|c| (c.kind, c.text)).collect()

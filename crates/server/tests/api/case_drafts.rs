@@ -372,6 +372,16 @@ async fn a_model_drafts_from_the_de_identified_records(db: Option<TestDatabase>)
             ("hypotheses".to_owned(), "hypotheses-v1".to_owned())
         ]
     );
+
+    // The therapist sees each call on the AI drafts page: what it drafted
+    // and how it ended, never what was sent.
+    let html = web.get(app.url("/account/ai-drafts")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(html.matches("<td>Formulation</td>").count(), 2, "{html}");
+    assert_eq!(html.matches("<td>Working hypotheses</td>").count(), 1);
+    assert_eq!(html.matches("<td>Drafted</td>").count(), 3);
+    assert!(html.contains(" of 2,000,000 tokens."), "{html}");
+    assert!(!html.contains("In the last 30 days: 0 of"), "the calls' tokens are counted");
+    assert!(!html.contains("Avoid") && !html.contains("Casey"), "nothing of the drafts on the page");
     app.stop().await;
 }
 
@@ -390,6 +400,8 @@ async fn the_model_is_refused_for_restricted_clients_and_failures_fall_back_to_r
     assert!(html.contains("could not be used, twice. Nothing in the records was changed"), "{html}");
     assert!(html.contains("Rule-based proposals, not AI") && html.contains("Avoidance recurs"), "{html}");
     assert_eq!(fake.requests().len(), 2, "asked once more, then not again");
+    let html = web.get(app.url("/account/ai-drafts")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<td>Working hypotheses</td><td>llama3.1:8b</td><td>Answer unusable</td>"), "{html}");
 
     // A restricted client: no button, and asking anyway sends nothing.
     let token = app.create_access_token(&web, "restricted", "30").await;
