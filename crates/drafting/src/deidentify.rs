@@ -107,7 +107,7 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         (
             "DATE",
             regex(
-                r"(?i)\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b",
+                r"(?i)\b(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,? \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{4})\b",
             ),
         ),
         ("PHONE", regex(r"(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,}(?:[ .-]?\d{2,}){0,4}")),
@@ -492,7 +492,8 @@ fn capitalised_runs(text: &str) -> Vec<(usize, &str)> {
 }
 
 /// A `YYYY-MM-DD` date as it might be written: as given, `D/M/YYYY`,
-/// `M/D/YYYY`, `D.M.YYYY`, `D Month YYYY`, `Month D, YYYY`.
+/// `M/D/YYYY`, `D.M.YYYY`, `D Month YYYY`, `D of Month YYYY`, `Month D,
+/// YYYY`, `D Mon YYYY`, the day also as `12th`.
 fn date_forms(iso: &str) -> Vec<String> {
     let mut parts = iso.trim().split('-');
     let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else { return vec![iso.to_owned()] };
@@ -504,9 +505,19 @@ fn date_forms(iso: &str) -> Vec<String> {
         forms.push(format!("{mm}/{dd}/{y}"));
         forms.push(format!("{dd}.{mm}.{y}"));
     }
-    forms.push(format!("{day} {name} {y}"));
-    forms.push(format!("{name} {day}, {y}"));
-    forms.push(format!("{day} {} {y}", &name[..3]));
+    let nth = match (day % 10, day % 100) {
+        (1, n) if n != 11 => "st",
+        (2, n) if n != 12 => "nd",
+        (3, n) if n != 13 => "rd",
+        _ => "th",
+    };
+    for day in [day.to_string(), format!("{day}{nth}")] {
+        forms.push(format!("{day} {name} {y}"));
+        forms.push(format!("{day} of {name} {y}"));
+        forms.push(format!("{name} {day}, {y}"));
+        forms.push(format!("{name} {day} {y}"));
+        forms.push(format!("{day} {} {y}", &name[..3]));
+    }
     forms
 }
 
@@ -547,6 +558,20 @@ mod tests {
         }
         assert!(sent.contains("reports poor sleep"), "the clinical words stay: {sent}");
         assert_eq!(placeholders.restore(sent), shorthand, "and everything comes back");
+    }
+
+    /// Found by the evaluation (case 10): "12th of April 1988" reached the
+    /// model while "April 12, 1988" did not.
+    #[test]
+    fn a_birth_date_with_an_ordinal_day_is_hidden() {
+        let text = "DOB 7th of March 1990, or March 7th, 1990, or 7th Mar 1990; father died on the 3rd of May 2025.";
+        let (out, placeholders) = deidentify(&[text], &robin());
+        let sent = &out[0];
+        for secret in ["1990", "7th", "3rd of May", "2025"] {
+            assert!(!sent.contains(secret), "{secret} in {sent}");
+        }
+        assert!(sent.contains("father died on the [DATE_"), "{sent}");
+        assert_eq!(placeholders.restore(sent), text);
     }
 
     #[test]
