@@ -187,10 +187,11 @@ impl App {
         case: Case,
         draft: T,
     ) -> Result<CaseDraft<T>, AppError> {
-        let status = self.ai_drafts_status(account).await?;
-        let model = match (&status.engine, status.model_may_draft()) {
-            (DraftingEngine::Model(info), true) if !client.details.expose().restricted => Some(info.clone()),
-            _ => None,
+        // The same gate the model path passes: no button where it refuses.
+        let model = match self.model_for(account, &client).await {
+            Ok(llm) => Some(llm.model().clone()),
+            Err(AppError::Invalid(_) | AppError::ModelUnavailable(_)) => None,
+            Err(e) => return Err(e),
         };
         let engine = DraftingEngine::RuleBased;
         Ok(CaseDraft { client, case, draft, engine, sent: Vec::new(), left_out: 0, model })
